@@ -1,0 +1,187 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.job_logs_response import JobLogsResponse
+from ...types import Response
+
+
+def _get_kwargs(
+    job_or_submission_id: str,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/jobs/{job_or_submission_id}/logs".format(
+            job_or_submission_id=quote(str(job_or_submission_id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> JobLogsResponse | str | None:
+    if response.status_code == 200:
+        response_200 = JobLogsResponse.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = response.text
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = response.text
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = response.text
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = response.text
+        return response_404
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[JobLogsResponse | str]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[JobLogsResponse | str]:
+    """Get the whole driver log of a job.
+
+     The entire log file in one JSON string (it can be large). It starts with the job
+    supervisor's lines (`… Runtime env is setting up.`, `Running entrypoint for job <id>: …`).
+    A job whose driver never started (e.g. its runtime environment failed) has `""`.
+
+    Args:
+        job_or_submission_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[JobLogsResponse | str]
+    """
+
+    kwargs = _get_kwargs(
+        job_or_submission_id=job_or_submission_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+) -> JobLogsResponse | str | None:
+    """Get the whole driver log of a job.
+
+     The entire log file in one JSON string (it can be large). It starts with the job
+    supervisor's lines (`… Runtime env is setting up.`, `Running entrypoint for job <id>: …`).
+    A job whose driver never started (e.g. its runtime environment failed) has `""`.
+
+    Args:
+        job_or_submission_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        JobLogsResponse | str
+    """
+
+    return sync_detailed(
+        job_or_submission_id=job_or_submission_id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[JobLogsResponse | str]:
+    """Get the whole driver log of a job.
+
+     The entire log file in one JSON string (it can be large). It starts with the job
+    supervisor's lines (`… Runtime env is setting up.`, `Running entrypoint for job <id>: …`).
+    A job whose driver never started (e.g. its runtime environment failed) has `""`.
+
+    Args:
+        job_or_submission_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[JobLogsResponse | str]
+    """
+
+    kwargs = _get_kwargs(
+        job_or_submission_id=job_or_submission_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+) -> JobLogsResponse | str | None:
+    """Get the whole driver log of a job.
+
+     The entire log file in one JSON string (it can be large). It starts with the job
+    supervisor's lines (`… Runtime env is setting up.`, `Running entrypoint for job <id>: …`).
+    A job whose driver never started (e.g. its runtime environment failed) has `""`.
+
+    Args:
+        job_or_submission_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        JobLogsResponse | str
+    """
+
+    return (
+        await asyncio_detailed(
+            job_or_submission_id=job_or_submission_id,
+            client=client,
+        )
+    ).parsed

@@ -1,0 +1,164 @@
+"""One exception tree for everything this package raises.
+
+Every class is also an instance of the builtin that Ray's ``JobSubmissionClient``
+raises in the same situation, so code written against Ray keeps working:
+
+* HTTP failures are :class:`RuntimeError` (``APIStatusError`` and subclasses);
+* connection failures and timeouts are :class:`ConnectionError`;
+* bad arguments are :class:`ValueError` / :class:`TypeError`.
+
+``str()`` of an :class:`APIStatusError` keeps Ray's wording
+(``Request failed with status code 404: Job x does not exist.``) so that log
+scrapers and ``pytest.raises(match=...)`` written for Ray still match.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "JobAlreadyExistsError",
+    "JobNotFoundError",
+    "JobNotTerminalError",
+    "JobWaitTimeoutError",
+    "JobsClientError",
+    "LogStreamError",
+    "MethodNotAllowedError",
+    "NotFoundError",
+    "PackageTooLargeError",
+    "PackagingError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "ServerError",
+    "UnexpectedResponseError",
+    "UnsupportedServerError",
+]
+
+
+class JobsClientError(Exception):
+    """Base class of every exception raised by ``ray_jobs_client``."""
+
+
+# --------------------------------------------------------------------------- HTTP status
+
+
+class APIStatusError(JobsClientError, RuntimeError):
+    """The server answered with a status code that means failure.
+
+    ``status_code``, ``method``, ``path`` and ``body`` (the server's text,
+    e.g. a traceback whose last line is the useful message) are kept so callers
+    can branch without parsing the message.
+    """
+
+    def __init__(self, status_code: int, body: str, *, method: str = "", path: str = "") -> None:
+        self.status_code = status_code
+        self.body = body
+        self.method = method
+        self.path = path
+        super().__init__(f"Request failed with status code {status_code}: {body}.")
+
+    @property
+    def server_message(self) -> str:
+        """The last non-empty line of the server's body (the exception line of a traceback)."""
+        lines = [line for line in self.body.strip().splitlines() if line.strip() not in ("", ".")]
+        return lines[-1].strip() if lines else ""
+
+
+class BadRequestError(APIStatusError):
+    """400: the server rejected the request's shape (unknown field, wrong type...)."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the server requires a token and none (or a malformed one) was sent."""
+
+
+class PermissionDeniedError(AuthenticationError):
+    """403: the token sent was rejected."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the route or resource does not exist."""
+
+
+class JobNotFoundError(NotFoundError):
+    """404 on a job route: no job has that submission id or Ray job id."""
+
+
+class MethodNotAllowedError(APIStatusError):
+    """405: wrong method, or a request the server classified as browser traffic."""
+
+
+class PayloadTooLargeError(APIStatusError):
+    """413: the body exceeded the server's 100 MiB limit."""
+
+
+class ServerError(APIStatusError):
+    """5xx not covered by a more specific class."""
+
+
+class JobAlreadyExistsError(ServerError):
+    """Submit with a submission_id that is already taken (the server answers 500)."""
+
+
+class JobNotTerminalError(ServerError):
+    """Delete of a job that is still PENDING or RUNNING (the server answers 500)."""
+
+
+class UnexpectedResponseError(APIStatusError):
+    """A response this client cannot interpret: an unknown status code, or a body
+    that is not the documented JSON (an HTML page from a proxy, a truncated body...)."""
+
+
+# --------------------------------------------------------------------------- transport
+
+
+class APIConnectionError(JobsClientError, ConnectionError):
+    """The server could not be reached, or the connection broke mid-request."""
+
+
+class APITimeoutError(APIConnectionError, TimeoutError):
+    """A request did not complete within its timeout."""
+
+
+# --------------------------------------------------------------------------- other
+
+
+class UnsupportedServerError(JobsClientError, RuntimeError):
+    """The cluster's Ray version is too old for the requested feature."""
+
+
+class LogStreamError(JobsClientError, RuntimeError):
+    """The log stream ended abnormally and could not be resumed."""
+
+
+class JobWaitTimeoutError(JobsClientError, TimeoutError):
+    """``wait_until_finished`` gave up before the job reached a terminal status."""
+
+    def __init__(self, message: str, *, job_id: str, last_status: str | None) -> None:
+        self.job_id = job_id
+        self.last_status = last_status
+        super().__init__(message)
+
+
+class PackagingError(JobsClientError, ValueError):
+    """A local ``working_dir`` / ``py_modules`` entry cannot be packaged."""
+
+
+class PackageTooLargeError(PackagingError):
+    """A package would exceed the server's 100 MiB upload limit."""
+
+
+class PackagingTypeError(PackagingError, TypeError):
+    """A ``working_dir`` / ``py_modules`` / ``excludes`` value has the wrong type
+    (Ray's client raises :class:`TypeError` there)."""
+
+
+class RuntimeEnvError(JobsClientError, ValueError):
+    """A ``runtime_env`` value is invalid (Ray's client raises :class:`ValueError` there)."""
+
+
+class RuntimeEnvTypeError(RuntimeEnvError, TypeError):
+    """A ``runtime_env`` value has the wrong type (Ray's client raises :class:`TypeError` there)."""

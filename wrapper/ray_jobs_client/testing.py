@@ -1,0 +1,274 @@
+"""A throwaway local Ray head for tests, demos and benchmarks.
+
+``LocalRayHead`` runs ``ray start --head --block`` as a child process with its own temp dir and
+free ports, waits until the job server answers, and on :meth:`LocalRayHead.stop` ends exactly the
+processes it started (its process group, plus any process whose command line names its private temp
+dir) — never a machine-wide ``ray stop``.
+
+It needs the ``ray`` command (``pip install 'ray[default]'``); the client itself never does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+__all__ = ["LocalRayHead", "free_port"]
+
+# Every port `ray start` would otherwise take from a fixed default, so that a second head on the
+# same machine (a developer's own cluster, another test run) never collides with ours.
+_PORT_OPTIONS = (
+    "--port",
+    "--dashboard-port",
+    "--dashboard-agent-listen-port",
+    "--dashboard-agent-grpc-port",
+    "--metrics-export-port",
+    "--runtime-env-agent-port",
+    "--node-manager-port",
+    "--object-manager-port",
+    "--ray-client-server-port",
+)
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _free_port_range(size: int) -> tuple[int, int]:
+    """Find `size` consecutive free ports (for Ray's worker port range)."""
+    for _ in range(50):
+        start = free_port()
+        if start + size >= 65535:
+            continue
+        if all(_port_is_free(port) for port in range(start, start + size)):
+            return start, start + size - 1
+    raise RuntimeError(f"no range of {size} free ports found")
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+class LocalRayHead:
+    """A single-node Ray cluster owned by this process.
+
+    ``token`` enables Ray's token authentication on the head (``RAY_AUTH_MODE=token``); clients then
+    need ``RAY_AUTH_MODE=token`` and ``RAY_AUTH_TOKEN`` (see :meth:`client_env`).
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        num_cpus: int = 2,
+        num_gpus: int = 0,
+        resources: Mapping[str, float] | None = None,
+        ray_executable: str | None = None,
+        env: Mapping[str, str] | None = None,
+        startup_timeout: float = 120.0,
+    ) -> None:
+        self.token = token
+        self._num_cpus = num_cpus
+        self._num_gpus = num_gpus
+        self._resources = dict(resources or {})
+        self._ray = ray_executable or _find_ray_executable()
+        self._extra_env = dict(env or {})
+        self._startup_timeout = startup_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+        # Short on purpose: Ray puts unix sockets under it, and their paths are limited to 107 bytes.
+        self.temp_dir = Path(tempfile.mkdtemp(prefix="rjc-"))
+        self.dashboard_port = 0
+        self.gcs_port = 0
+        self.log_path = self.temp_dir / "ray-start.log"
+
+    @classmethod
+    def with_token(cls, **kwargs: object) -> LocalRayHead:
+        """A head with token authentication on, using a fresh random token."""
+        return cls(token=secrets.token_urlsafe(24), **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def address(self) -> str:
+        """The dashboard URL, e.g. ``http://127.0.0.1:40123``."""
+        return f"http://127.0.0.1:{self.dashboard_port}"
+
+    def client_env(self) -> dict[str, str]:
+        """Environment variables a Ray-compatible client needs to authenticate to this head."""
+        if self.token is None:
+            return {}
+        return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": self.token}
+
+    def auth_headers(self) -> dict[str, str]:
+        """Headers that authenticate a raw HTTP request to this head."""
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> LocalRayHead:
+        """Start the head and block until its job server accepts jobs."""
+        ports = {option: free_port() for option in _PORT_OPTIONS}
+        min_worker, max_worker = _free_port_range(64)
+        self.gcs_port = ports["--port"]
+        self.dashboard_port = ports["--dashboard-port"]
+        command = [
+            self._ray,
+            "start",
+            "--head",
+            "--block",
+            "--disable-usage-stats",
+            "--include-dashboard=true",
+            "--node-ip-address=127.0.0.1",
+            "--dashboard-host=127.0.0.1",
+            f"--temp-dir={self.temp_dir}",
+            f"--num-cpus={self._num_cpus}",
+            f"--num-gpus={self._num_gpus}",
+            "--object-store-memory=100000000",
+            f"--min-worker-port={min_worker}",
+            f"--max-worker-port={max_worker}",
+            *(f"{option}={port}" for option, port in ports.items()),
+        ]
+        if self._resources:
+            import json
+
+            command.append(f"--resources={json.dumps(self._resources)}")
+        env = dict(os.environ)
+        # Entrypoints run `python`: make it the interpreter that has Ray, not the system one.
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        env["RAY_USAGE_STATS_ENABLED"] = "0"
+        for name in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
+            env.pop(name, None)
+        env.update(self.client_env())
+        env.update(self._extra_env)
+        with self.log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + self._startup_timeout
+        with httpx.Client(base_url=self.address, headers=self.auth_headers(), timeout=10) as http:
+            self._wait_for(http, deadline, self._version_answers, "GET /api/version")
+            # The job agent registers a little after the dashboard: a job only runs once it has.
+            self._wait_for(http, deadline, self._warm_up_job_ran, "a warm-up job")
+
+    def _wait_for(
+        self, http: httpx.Client, deadline: float, ready: Callable[[httpx.Client], bool], what: str
+    ) -> None:
+        while True:
+            if self._process is not None and self._process.poll() is not None:
+                raise RuntimeError(f"ray start exited with {self._process.returncode}:\n{self._log_tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if ready(http):
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Ray head not ready ({what}) after {self._startup_timeout}s:\n{self._log_tail()}")
+            time.sleep(0.25)
+
+    @staticmethod
+    def _version_answers(http: httpx.Client) -> bool:
+        return http.get("/api/version").status_code == 200
+
+    def _warm_up_job_ran(self, http: httpx.Client) -> bool:
+        submission_id = "rjc-warm-up"
+        existing = http.get(f"/api/jobs/{submission_id}")
+        if existing.status_code == 404:
+            # May answer 500 "No available agent" for a while; the next round retries.
+            http.post("/api/jobs/", json={"entrypoint": "true", "submission_id": submission_id})
+            return False
+        status = existing.json()["status"]
+        if status in ("SUCCEEDED", "FAILED", "STOPPED"):
+            # Leave the head as fresh as a new cluster: no jobs listed.
+            http.delete(f"/api/jobs/{submission_id}").raise_for_status()
+            return True
+        return False
+
+    def _log_tail(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        """Stop every process this head started and remove its temp dir."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            # `ray start --block` stops its children on SIGTERM.
+            with contextlib.suppress(ProcessLookupError):
+                process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        self._kill_leftovers(process.pid if process is not None else None)
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+    def _kill_leftovers(self, pgid: int | None) -> None:
+        """Kill processes that escaped the process group but belong to this head (they name its temp dir)."""
+        marker = str(self.temp_dir).encode()
+        for pid in _own_processes(marker, pgid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+    def __enter__(self) -> LocalRayHead:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def _own_processes(marker: bytes, pgid: int | None) -> Iterator[int]:
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        pid = int(entry.name)
+        try:
+            if marker in (entry / "cmdline").read_bytes():
+                yield pid
+                continue
+            if pgid is not None and os.getpgid(pid) == pgid:
+                yield pid
+        except (OSError, ProcessLookupError):
+            continue
+
+
+def _find_ray_executable() -> str:
+    beside_python = Path(sys.executable).parent / "ray"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("ray")
+    if found is None:
+        raise RuntimeError("the `ray` command was not found: install 'ray[default]' to start a local head")
+    return found
