@@ -27,12 +27,14 @@ __all__ = [
     "JobsClientError",
     "LogStreamError",
     "MethodNotAllowedError",
+    "MissingTokenError",
     "NotFoundError",
     "PackageTooLargeError",
     "PackagingError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "ServerError",
+    "UnauthorizedError",
     "UnexpectedResponseError",
     "UnsupportedServerError",
 ]
@@ -53,12 +55,14 @@ class APIStatusError(JobsClientError, RuntimeError):
     can branch without parsing the message.
     """
 
-    def __init__(self, status_code: int, body: str, *, method: str = "", path: str = "") -> None:
+    def __init__(
+        self, status_code: int, body: str, *, method: str = "", path: str = "", message: str | None = None
+    ) -> None:
         self.status_code = status_code
         self.body = body
         self.method = method
         self.path = path
-        super().__init__(f"Request failed with status code {status_code}: {body}.")
+        super().__init__(message or f"Request failed with status code {status_code}: {body}.")
 
     @property
     def server_message(self) -> str:
@@ -71,11 +75,20 @@ class BadRequestError(APIStatusError):
     """400: the server rejected the request's shape (unknown field, wrong type...)."""
 
 
-class AuthenticationError(APIStatusError):
-    """401: the server requires a token and none (or a malformed one) was sent."""
+class AuthenticationError(JobsClientError, RuntimeError):
+    """Token authentication failed: no token found locally, or the server refused the one sent."""
 
 
-class PermissionDeniedError(AuthenticationError):
+class MissingTokenError(AuthenticationError):
+    """``RAY_AUTH_MODE=token`` is set but no token was found (``RAY_AUTH_TOKEN``,
+    ``RAY_AUTH_TOKEN_PATH`` or ``~/.ray/auth_token``)."""
+
+
+class UnauthorizedError(APIStatusError, AuthenticationError):
+    """401: the server requires a token and none was sent."""
+
+
+class PermissionDeniedError(APIStatusError, AuthenticationError):
     """403: the token sent was rejected."""
 
 

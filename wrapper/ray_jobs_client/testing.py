@@ -187,7 +187,9 @@ class LocalRayHead:
                 if ready(http):
                     return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"Ray head not ready ({what}) after {self._startup_timeout}s:\n{self._log_tail()}")
+                raise TimeoutError(
+                    f"Ray head not ready ({what}) after {self._startup_timeout}s:\n{self._log_tail()}"
+                )
             time.sleep(0.25)
 
     @staticmethod

@@ -1,0 +1,267 @@
+"""What the sync and async clients share: construction, settings, and every multi-step flow."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import re
+import secrets
+import ssl
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from ray_jobs_api.models import (
+    EntrypointResources,
+    JobMetadata,
+    JobSubmitRequest,
+    LabelSelector,
+    VersionResponse,
+)
+from ray_jobs_api.models import RuntimeEnv as ApiRuntimeEnv
+
+from . import _calls
+from ._core import Flow
+from .address import resolve_cluster_info
+from .auth import auth_headers
+from .errors import JobsClientError, NotFoundError, UnsupportedServerError
+from .models import JobDetails, JobStatus
+
+logger = logging.getLogger("ray_jobs_client")
+
+__version__ = "0.1.0"
+
+#: No call can hang forever: 10 s to connect, 60 s for any read or write (a job submission waits up
+#: to 10 s for an agent server-side; a whole log can be large).
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+_SUBMISSION_ALPHABET = "".join(
+    c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" if c not in "IloO0"
+)
+
+ProgressCallback = Callable[[str, int, int], None]
+"""Upload progress: ``(package uri, bytes sent so far, total bytes)``."""
+
+
+def new_submission_id() -> str:
+    """A submission id in the server's own format (``raysubmit_`` + 16 random characters)."""
+    return "raysubmit_" + "".join(secrets.choice(_SUBMISSION_ALPHABET) for _ in range(16))
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    parts = []
+    for piece in version.split("."):
+        match = re.match(r"\d+", piece)
+        if match is None:
+            break
+        parts.append(int(match.group()))
+    return tuple(parts)
+
+
+def ssl_verify(verify: str | bool) -> ssl.SSLContext | bool:
+    """``verify`` as Ray accepts it (bool, CA bundle file, or CA directory) as an httpx setting."""
+    if isinstance(verify, bool):
+        return verify
+    path = Path(verify).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"Path to CA certificates: '{verify}', does not exist.")
+    if path.is_dir():
+        return ssl.create_default_context(capath=str(path))
+    return ssl.create_default_context(cafile=str(path))
+
+
+class ClientBase:
+    """Settings and flows common to :class:`JobSubmissionClient` and :class:`AsyncJobSubmissionClient`."""
+
+    def __init__(
+        self,
+        address: str | None = None,
+        create_cluster_if_needed: bool = False,
+        cookies: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        verify: str | bool | None = True,
+        *,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
+        if address is not None and not isinstance(address, str):
+            raise TypeError(f"address must be a string, got {type(address)}")
+        if not isinstance(create_cluster_if_needed, bool):
+            raise TypeError(f"create_cluster_if_needed must be a bool, got {type(create_cluster_if_needed)}")
+        if cookies is not None and not isinstance(cookies, dict):
+            raise TypeError(f"cookies must be a dict, got {type(cookies)}")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise TypeError(f"metadata must be a dict, got {type(metadata)}")
+        if headers is not None and not isinstance(headers, dict):
+            raise TypeError(f"headers must be a dict, got {type(headers)}")
+        if not isinstance(verify, str | bool):
+            raise TypeError(f"verify must be a str or bool, got {type(verify)}")
+        if timeout is None:
+            raise TypeError("timeout must be a number of seconds or an httpx.Timeout; None would allow hangs")
+
+        info = resolve_cluster_info(
+            address,
+            create_cluster_if_needed=create_cluster_if_needed,
+            cookies=cookies,
+            metadata=metadata,
+            headers=headers,
+            **kwargs,
+        )
+        self._address = info.address
+        self._cookies = dict(info.cookies or {})
+        self._default_metadata = dict(info.metadata or {})
+        user_headers = {str(k): str(v) for k, v in (info.headers or {}).items()}
+        self._headers = {**user_headers, **auth_headers(user_headers)}
+        self._verify = ssl_verify(verify)
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._server_version: VersionResponse | None = None
+
+    def __repr__(self) -> str:
+        # Never headers, cookies or tokens.
+        return f"{type(self).__name__}(address={self._address!r})"
+
+    def _httpx_settings(self) -> dict[str, Any]:
+        return {
+            "base_url": self._address,
+            "headers": {"User-Agent": f"ray-jobs-client/{__version__}", **self._headers},
+            "cookies": self._cookies,
+            "verify": self._verify,
+            "timeout": self._timeout,
+        }
+
+    def get_address(self) -> str:
+        """The job server's base URL this client talks to."""
+        return self._address
+
+    # ------------------------------------------------------------------ flows
+
+    def _connect_flow(self) -> Flow[None]:
+        """Ray's constructor check: the server answers ``/api/version`` and runs Ray ≥ 2.0."""
+        try:
+            version: VersionResponse = yield _calls.get_version()
+        except NotFoundError as exc:
+            raise UnsupportedServerError(
+                "Version check returned 404. Jobs API is not supported on the Ray cluster. "
+                "Please ensure the cluster is running Ray 1.9 or higher."
+            ) from exc
+        self._server_version = version
+        if _version_tuple(version.ray_version) < (2, 0):
+            raise UnsupportedServerError(
+                f"Ray version {version.ray_version} is running on the cluster. Client Ray version "
+                "2.0+ is not compatible with the Ray cluster. Please ensure the cluster is running "
+                "Ray 2.0 or higher."
+            )
+
+    def _get_version_flow(self) -> Flow[str]:
+        version: VersionResponse = yield _calls.get_version()
+        return str(version.version)
+
+    def _require_server_version(self, minimum: tuple[int, int], message: str) -> Flow[None]:
+        if self._server_version is None:
+            self._server_version = yield _calls.get_version()
+        running = self._server_version.ray_version
+        if _version_tuple(running) < minimum:
+            raise UnsupportedServerError(f"Ray version {running} is running on the cluster. {message}")
+
+    def _submit_flow(
+        self,
+        *,
+        entrypoint: str,
+        job_id: str | None,
+        runtime_env: dict[str, Any] | None,
+        metadata: dict[str, str] | None,
+        submission_id: str | None,
+        entrypoint_num_cpus: int | float | None,
+        entrypoint_num_gpus: int | float | None,
+        entrypoint_memory: int | None,
+        entrypoint_resources: dict[str, float] | None,
+        entrypoint_label_selector: dict[str, str] | None,
+        upload_progress: ProgressCallback | None,
+    ) -> Flow[str]:
+        from .packaging import plan_uploads
+        from .runtime_env import normalize_runtime_env
+
+        if job_id:
+            logger.warning("job_id kwarg is deprecated. Please use submission_id instead.")
+        if entrypoint_num_cpus or entrypoint_num_gpus or entrypoint_resources or entrypoint_label_selector:
+            yield from self._require_server_version(
+                (2, 2),
+                "`entrypoint_num_cpus`, `entrypoint_num_gpus`, `entrypoint_resources`, and "
+                "`entrypoint_label_selector` kwargs are not supported on the Ray cluster. Please ensure "
+                "the cluster is running Ray 2.2 or higher.",
+            )
+        if entrypoint_memory:
+            yield from self._require_server_version(
+                (2, 8),
+                "`entrypoint_memory` kwarg is not supported on the Ray cluster. Please ensure the "
+                "cluster is running Ray 2.8 or higher.",
+            )
+        # Everything that can be refused locally is checked before the first byte is sent.
+        planned_env, packages = plan_uploads(copy.deepcopy(runtime_env or {}))
+        if self._server_version is None:
+            self._server_version = yield _calls.get_version()
+        wire_env = normalize_runtime_env(planned_env, ray_commit=self._server_version.ray_commit)
+        # The client default wins on a clash, exactly as Ray merges (but the caller's dict is left alone).
+        merged_metadata = {**(metadata or {}), **self._default_metadata}
+
+        for package in packages:
+            # The GET also pins the package server-side until the job references it: never skip it.
+            exists: bool = yield _calls.package_exists(package.protocol, package.package_name)
+            if exists:
+                logger.info("Package %s already exists, skipping upload.", package.uri)
+                continue
+            with package.open() as (file, size):
+                logger.info("Uploading package %s (%d bytes).", package.uri, size)
+                yield _calls.upload_package(
+                    package.protocol,
+                    package.package_name,
+                    file,
+                    _progress_for(package.uri, size, upload_progress),
+                )
+
+        body = JobSubmitRequest(
+            entrypoint=entrypoint,
+            # Chosen here, not by the server, so that a retried submit can never create a second job.
+            submission_id=submission_id or job_id or new_submission_id(),
+            runtime_env=ApiRuntimeEnv.from_dict(wire_env),
+            metadata=JobMetadata.from_dict(merged_metadata),
+        )
+        if entrypoint_num_cpus is not None:
+            body.entrypoint_num_cpus = entrypoint_num_cpus
+        if entrypoint_num_gpus is not None:
+            body.entrypoint_num_gpus = entrypoint_num_gpus
+        if entrypoint_memory is not None:
+            body.entrypoint_memory = entrypoint_memory
+        if entrypoint_resources is not None:
+            body.entrypoint_resources = EntrypointResources.from_dict(entrypoint_resources)
+        if entrypoint_label_selector is not None:
+            body.entrypoint_label_selector = LabelSelector.from_dict(entrypoint_label_selector)
+        result: str = yield _calls.submit_job(body)
+        return result
+
+    def _status_flow(self, job_id: str) -> Flow[JobStatus]:
+        details: JobDetails = yield _calls.get_job_info(job_id)
+        return details.status
+
+
+def _progress_for(uri: str, total: int, callback: ProgressCallback | None) -> Callable[[int], None] | None:
+    if callback is None:
+        return None
+    sent = 0
+
+    def advance(chunk: int) -> None:
+        nonlocal sent
+        sent += chunk
+        callback(uri, sent, total)
+
+    return advance
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
+
+
+__all__ = ["DEFAULT_TIMEOUT", "ClientBase", "JobsClientError", "new_submission_id"]

@@ -1,0 +1,197 @@
+"""Turn what the user passed as ``address`` into the job server's base URL, the way Ray does.
+
+Ray's rules, kept exactly:
+
+1. ``RAY_API_SERVER_ADDRESS``, else ``RAY_ADDRESS`` (non-empty) override the ``address`` argument.
+2. ``http://`` / ``https://`` URLs are used as given, path prefix included, trailing ``/`` stripped.
+3. ``scheme://…`` naming an importable module is resolved by that module's
+   ``get_job_submission_client_cluster_info()``, whose result replaces cookies, headers and metadata.
+
+Where Ray would connect to the cluster's GCS over gRPC (``None``, ``"auto"``, ``ray://…``, a bare
+``host:port``), this client cannot — it does not ship Ray — so it finds the dashboard without gRPC:
+the local cluster's session logs name the dashboard's address, and otherwise the dashboard is assumed
+on port 8265 of the given host. Every such guess is logged, with how to avoid it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+__all__ = ["DEFAULT_DASHBOARD_ADDRESS", "ClusterInfo", "find_local_dashboard", "resolve_cluster_info"]
+
+logger = logging.getLogger("ray_jobs_client")
+
+DEFAULT_DASHBOARD_ADDRESS = "http://localhost:8265"
+DEFAULT_DASHBOARD_PORT = 8265
+_DASHBOARD_LOG_LINE = re.compile(rb"Dashboard head http address: (\S+)")
+
+
+@attrs.define(kw_only=True)
+class ClusterInfo:
+    """Where and how to reach a job server (Ray's ``ClusterInfo``)."""
+
+    address: str
+    cookies: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    headers: dict[str, Any] | None = None
+
+
+def resolve_cluster_info(
+    address: str | None,
+    *,
+    create_cluster_if_needed: bool = False,
+    cookies: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+    headers: dict[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    **kwargs: Any,
+) -> ClusterInfo:
+    """Resolve ``address`` (and the environment) into the job server's URL and connection settings."""
+    env = os.environ if environ is None else environ
+    url = _dashboard_url(address, env).rstrip("/")
+    if "://" not in url:
+        url = f"http://{url}"
+    scheme, inner = url.split("://", 1)
+    if scheme in ("http", "https"):
+        return ClusterInfo(address=url, cookies=cookies, metadata=metadata, headers=headers)
+    if scheme == "ray":  # only reachable through a module result; _dashboard_url maps ray:// itself
+        raise ValueError(f"Internal error: unexpected Ray Client address {url}.")
+    return _cluster_info_from_module(
+        scheme,
+        inner,
+        url,
+        create_cluster_if_needed=create_cluster_if_needed,
+        cookies=cookies,
+        metadata=metadata,
+        headers=headers,
+        **kwargs,
+    )
+
+
+def _dashboard_url(address: str | None, env: Mapping[str, str]) -> str:
+    """Step 1 of Ray's resolution: environment overrides, then the non-HTTP forms."""
+    for name in ("RAY_API_SERVER_ADDRESS", "RAY_ADDRESS"):
+        if env.get(name):
+            address = env[name]
+            break
+    if address is not None and "://" in address:
+        if address.startswith("ray://"):
+            host = urlsplit(address).hostname or "localhost"
+            guess = f"http://{_host_for_url(host)}:{DEFAULT_DASHBOARD_PORT}"
+            logger.warning(
+                "%s is a Ray Client address; this client talks to the job server in the dashboard, "
+                "assumed at %s. Pass the dashboard URL (http://<head>:8265) to avoid this guess.",
+                address,
+                guess,
+            )
+            return guess
+        return address
+    if address in (None, "", "auto"):
+        return _local_dashboard_or_default(env)
+    return _dashboard_for_gcs_address(address, env)
+
+
+def _dashboard_for_gcs_address(address: str, env: Mapping[str, str]) -> str:
+    """A bare ``host:port`` is a GCS address for Ray; map it to that cluster's dashboard."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError(
+            f"Invalid address format: {address}. Pass the job server's URL, e.g. http://<head>:8265."
+        )
+    local = find_local_dashboard(env)
+    if local is not None and _same_as_local_gcs(address, env):
+        return local
+    guess = f"http://{_host_for_url(host)}:{DEFAULT_DASHBOARD_PORT}"
+    logger.warning(
+        "%s has no scheme, so it is taken as a cluster (GCS) address, and its dashboard is assumed at %s. "
+        "Pass the dashboard URL (http://<head>:8265) to avoid this guess.",
+        address,
+        guess,
+    )
+    return guess
+
+
+def _local_dashboard_or_default(env: Mapping[str, str]) -> str:
+    local = find_local_dashboard(env)
+    if local is not None:
+        logger.info("Using the local Ray cluster's dashboard at %s.", local)
+        return local
+    logger.info("No local Ray cluster found; using %s.", DEFAULT_DASHBOARD_ADDRESS)
+    return DEFAULT_DASHBOARD_ADDRESS
+
+
+def ray_temp_root(env: Mapping[str, str] | None = None) -> Path:
+    """The directory Ray keeps its sessions in (``$RAY_TMPDIR/ray``, else ``$TMPDIR/ray``, else /tmp/ray)."""
+    env = os.environ if env is None else env
+    root = env.get("RAY_TMPDIR") or env.get("TMPDIR") or tempfile.gettempdir()
+    return Path(root) / "ray"
+
+
+def find_local_dashboard(env: Mapping[str, str] | None = None) -> str | None:
+    """The dashboard URL of the newest local Ray session, read from its dashboard log; None if none."""
+    log = ray_temp_root(env) / "session_latest" / "logs" / "dashboard.log"
+    try:
+        with log.open("rb") as handle:
+            found = None
+            for line in handle:
+                match = _DASHBOARD_LOG_LINE.search(line)
+                if match:
+                    found = match.group(1).decode("ascii", "replace")
+    except OSError:
+        return None
+    if found is None:
+        return None
+    return found if "://" in found else f"http://{found}"
+
+
+def _same_as_local_gcs(address: str, env: Mapping[str, str]) -> bool:
+    try:
+        current = (ray_temp_root(env) / "ray_current_cluster").read_text().strip()
+    except OSError:
+        return False
+    if current == address:
+        return True
+    host, _, port = address.rpartition(":")
+    return host in ("localhost", "127.0.0.1") and current.endswith(f":{port}")
+
+
+def _host_for_url(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _cluster_info_from_module(
+    module_name: str,
+    inner_address: str,
+    full_address: str,
+    **kwargs: Any,
+) -> ClusterInfo:
+    """Ray's plugin addresses: ``<module>://<inner>`` asks that module for the cluster's settings."""
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise RuntimeError(
+            f"Module: {module_name} does not exist.\nThis module was parsed from address: {full_address}"
+        ) from exc
+    resolve = getattr(module, "get_job_submission_client_cluster_info", None)
+    if not callable(resolve):
+        raise RuntimeError(
+            f"Module: {module_name} must have a function 'get_job_submission_client_cluster_info'.\n"
+            f"This module was parsed from address: {full_address}"
+        )
+    info = resolve(inner_address, **kwargs)
+    return ClusterInfo(
+        address=str(info.address).rstrip("/"),
+        cookies=getattr(info, "cookies", None),
+        metadata=getattr(info, "metadata", None),
+        headers=getattr(info, "headers", None),
+    )

@@ -1,0 +1,264 @@
+"""``AsyncJobSubmissionClient``: every method of :class:`JobSubmissionClient` as a coroutine."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+from httpx_ws import (
+    AsyncWebSocketSession,
+    WebSocketDisconnect,
+    WebSocketNetworkError,
+    WebSocketUpgradeError,
+    aconnect_ws,
+)
+from ray_jobs_api.client import Client as ApiClient
+
+from . import _calls
+from ._base import DEFAULT_TIMEOUT, ClientBase, ProgressCallback
+from ._core import Call, Flow, aremember_response, arun_flow, asend
+from .logs import MAX_FRAME_BYTES, LogCursor, TailPolicy, upgrade_refusal
+from .models import JobDetails, JobStatus
+
+if TYPE_CHECKING:
+    from .client import JobSubmissionClient
+
+__all__ = ["AsyncJobSubmissionClient"]
+
+T = TypeVar("T")
+
+
+class AsyncJobSubmissionClient(ClientBase):
+    """The async twin of :class:`~ray_jobs_client.JobSubmissionClient`.
+
+    Construction does no I/O; the connection and version check happen on ``async with`` (or
+    :meth:`connect`), or before the first call otherwise. Close it with ``async with`` or
+    :meth:`aclose`.
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        create_cluster_if_needed: bool = False,
+        cookies: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        verify: str | bool | None = True,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        tail_policy: TailPolicy | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            address, create_cluster_if_needed, cookies, metadata, headers, verify, timeout=timeout, **kwargs
+        )
+        self._tail_policy = tail_policy or TailPolicy()
+        self._http = httpx.AsyncClient(
+            **self._httpx_settings(), event_hooks={"response": [aremember_response]}
+        )
+        self._api = ApiClient(base_url=self._address).set_async_httpx_client(self._http)
+
+    @classmethod
+    def _from_settings(cls, sync: JobSubmissionClient) -> AsyncJobSubmissionClient:
+        """An async client with exactly a sync client's resolved settings (no second resolution)."""
+        twin = cls.__new__(cls)
+        twin.__dict__.update({k: v for k, v in sync.__dict__.items() if k not in ("_http", "_api")})
+        twin._http = httpx.AsyncClient(
+            **twin._httpx_settings(), event_hooks={"response": [aremember_response]}
+        )
+        twin._api = ApiClient(base_url=twin._address).set_async_httpx_client(twin._http)
+        return twin
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _send(self, call: Call[T]) -> T:
+        if self._server_version is None:
+            await arun_flow(self._connect_flow(), self._send_now)
+        return await self._send_now(call)
+
+    async def _send_now(self, call: Call[T]) -> T:
+        return await asend(call, self._api, self._address)
+
+    async def _run(self, flow: Flow[T]) -> T:
+        return await arun_flow(flow, self._send)
+
+    async def connect(self) -> None:
+        """Check that the server is a Ray job server we support (Ray's constructor check)."""
+        await arun_flow(self._connect_flow(), self._send_now)
+
+    async def aclose(self) -> None:
+        """Release the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncJobSubmissionClient:
+        try:
+            if self._server_version is None:
+                await self.connect()
+        except BaseException:
+            await self.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------------ Ray's API, as coroutines
+
+    async def get_version(self) -> str:
+        """The job server's API version (``"4"`` for Ray 2.60)."""
+        return await self._run(self._get_version_flow())
+
+    async def submit_job(
+        self,
+        *,
+        entrypoint: str,
+        job_id: str | None = None,
+        runtime_env: dict[str, Any] | None = None,
+        metadata: dict[str, str] | None = None,
+        submission_id: str | None = None,
+        entrypoint_num_cpus: int | float | None = None,
+        entrypoint_num_gpus: int | float | None = None,
+        entrypoint_memory: int | None = None,
+        entrypoint_resources: dict[str, float] | None = None,
+        entrypoint_label_selector: dict[str, str] | None = None,
+        upload_progress: ProgressCallback | None = None,
+    ) -> str:
+        """Submit a job and return its submission id (see :meth:`JobSubmissionClient.submit_job`)."""
+        return await self._run(
+            self._submit_flow(
+                entrypoint=entrypoint,
+                job_id=job_id,
+                runtime_env=runtime_env,
+                metadata=metadata,
+                submission_id=submission_id,
+                entrypoint_num_cpus=entrypoint_num_cpus,
+                entrypoint_num_gpus=entrypoint_num_gpus,
+                entrypoint_memory=entrypoint_memory,
+                entrypoint_resources=entrypoint_resources,
+                entrypoint_label_selector=entrypoint_label_selector,
+                upload_progress=upload_progress,
+            )
+        )
+
+    async def stop_job(self, job_id: str) -> bool:
+        """Ask a job to stop. True if a stop was requested, False if the job had already ended."""
+        return await self._send(_calls.stop_job(job_id))
+
+    async def delete_job(self, job_id: str) -> bool:
+        """Delete a terminal job's record (raises :class:`JobNotTerminalError` while it runs)."""
+        return await self._send(_calls.delete_job(job_id))
+
+    async def get_job_info(self, job_id: str) -> JobDetails:
+        """Everything the server knows about a job (by submission id or Ray job id)."""
+        return await self._send(_calls.get_job_info(job_id))
+
+    async def list_jobs(self) -> list[JobDetails]:
+        """All jobs on the cluster."""
+        return await self._send(_calls.list_jobs())
+
+    async def get_job_status(self, job_id: str) -> JobStatus:
+        """The job's current status."""
+        return await self._run(self._status_flow(job_id))
+
+    async def get_job_logs(self, job_id: str) -> str:
+        """The job's whole log so far."""
+        return await self._send(_calls.get_job_logs(job_id))
+
+    async def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
+        """Yield the job's log as it is written, until the job is terminal — each line exactly once.
+
+        Ray's async iterator, made reliable: reconnects when the stream is cut, falls back to polling
+        when WebSockets are refused, and fetches any last lines the stream missed.
+        """
+        if self._server_version is None:
+            await self.connect()
+        policy = self._tail_policy
+        cursor = LogCursor()
+        failures = 0
+        reason = ""
+        path = f"/api/jobs/{job_id}/logs/tail"
+        while True:
+            cursor.new_connection()
+            try:
+                async with _open_websocket(path, self._http) as ws:
+                    while True:
+                        try:
+                            fresh = cursor.accept(await ws.receive_text(timeout=policy.idle_check_interval))
+                        except TimeoutError:
+                            if (await self.get_job_status(job_id)).is_terminal():
+                                break
+                            continue
+                        if fresh:
+                            failures = 0
+                            yield fresh
+            except WebSocketDisconnect as exc:
+                reason = f"closed with code {exc.code}"
+            except WebSocketUpgradeError as exc:
+                refusal = upgrade_refusal(
+                    job_id, exc.response.status_code, await _aread_quietly(exc.response)
+                )
+                if refusal is not None:
+                    raise refusal from exc
+                async for chunk in self._poll_logs(job_id, cursor):
+                    yield chunk
+                return
+            except (WebSocketNetworkError, httpx.TransportError) as exc:
+                reason = f"connection lost: {exc!r}"
+            if (await self.get_job_status(job_id)).is_terminal():
+                rest = cursor.rest_of(await self.get_job_logs(job_id))
+                if rest:
+                    yield rest
+                return
+            failures += 1
+            error = policy.give_up(job_id, failures, reason)
+            if error is not None:
+                raise error
+            await asyncio.sleep(policy.backoff(failures))
+
+    async def _poll_logs(self, job_id: str, cursor: LogCursor) -> AsyncIterator[str]:
+        while True:
+            terminal = (await self.get_job_status(job_id)).is_terminal()
+            rest = cursor.rest_of(await self.get_job_logs(job_id))
+            if rest:
+                yield rest
+            if terminal:
+                return
+            await asyncio.sleep(self._tail_policy.poll_interval)
+
+
+@contextlib.asynccontextmanager
+async def _open_websocket(path: str, http: httpx.AsyncClient) -> AsyncIterator[AsyncWebSocketSession]:
+    """httpx-ws's async session runs in an anyio task group, which wraps whatever escapes the block
+    (even our own ``WebSocketDisconnect``) in an exception group; unwrap a lone exception."""
+    try:
+        async with aconnect_ws(
+            path, http, keepalive_ping_interval_seconds=None, max_message_size_bytes=MAX_FRAME_BYTES
+        ) as ws:
+            yield ws
+    except BaseExceptionGroup as group:
+        leaf = _lone_exception(group)
+        if leaf is None:
+            raise
+        raise leaf from group
+
+
+def _lone_exception(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    while len(group.exceptions) == 1:
+        only = group.exceptions[0]
+        if not isinstance(only, BaseExceptionGroup):
+            return only
+        group = only
+    return None
+
+
+async def _aread_quietly(response: httpx.Response) -> str:
+    try:
+        return (await response.aread()).decode("utf-8", errors="replace")
+    except (httpx.StreamError, httpx.TransportError):
+        return ""

@@ -1,0 +1,230 @@
+"""``JobSubmissionClient``: Ray's documented class, without Ray."""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import AsyncIterator, Iterator
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+from httpx_ws import WebSocketDisconnect, WebSocketNetworkError, WebSocketUpgradeError, connect_ws
+from ray_jobs_api.client import Client as ApiClient
+
+from . import _calls
+from ._base import DEFAULT_TIMEOUT, ClientBase, ProgressCallback
+from ._core import Call, Flow, remember_response, run_flow, send
+from .logs import MAX_FRAME_BYTES, LogCursor, TailPolicy, upgrade_refusal
+from .models import JobDetails, JobStatus
+
+__all__ = ["JobSubmissionClient"]
+
+T = TypeVar("T")
+
+
+class JobSubmissionClient(ClientBase):
+    """Submit and manage Ray jobs over the job server's REST API.
+
+    A drop-in replacement for ``ray.job_submission.JobSubmissionClient``: the same constructor,
+    methods, return values and exception types. Beyond Ray's class it has a request ``timeout`` (no
+    call can hang), a log follower that survives dropped connections (:meth:`follow_job_logs`, and
+    :meth:`tail_job_logs` for Ray's async iterator), and typed exceptions (see
+    :mod:`ray_jobs_client.errors`) that are still the builtin types Ray raises.
+
+    The client owns one connection pool: use it as a context manager or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        create_cluster_if_needed: bool = False,
+        cookies: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        verify: str | bool | None = True,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        tail_policy: TailPolicy | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            address, create_cluster_if_needed, cookies, metadata, headers, verify, timeout=timeout, **kwargs
+        )
+        self._tail_policy = tail_policy or TailPolicy()
+        self._http = httpx.Client(**self._httpx_settings(), event_hooks={"response": [remember_response]})
+        self._api = ApiClient(base_url=self._address).set_httpx_client(self._http)
+        try:
+            self._run(self._connect_flow())
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _send(self, call: Call[T]) -> T:
+        return send(call, self._api, self._address)
+
+    def _run(self, flow: Flow[T]) -> T:
+        return run_flow(flow, self._send)
+
+    def close(self) -> None:
+        """Release the connection pool. The client cannot be used afterwards."""
+        self._http.close()
+
+    def __enter__(self) -> JobSubmissionClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ Ray's API
+
+    def get_version(self) -> str:
+        """The job server's API version (``"4"`` for Ray 2.60)."""
+        return self._run(self._get_version_flow())
+
+    def submit_job(
+        self,
+        *,
+        entrypoint: str,
+        job_id: str | None = None,
+        runtime_env: dict[str, Any] | None = None,
+        metadata: dict[str, str] | None = None,
+        submission_id: str | None = None,
+        entrypoint_num_cpus: int | float | None = None,
+        entrypoint_num_gpus: int | float | None = None,
+        entrypoint_memory: int | None = None,
+        entrypoint_resources: dict[str, float] | None = None,
+        entrypoint_label_selector: dict[str, str] | None = None,
+        upload_progress: ProgressCallback | None = None,
+    ) -> str:
+        """Submit a job and return its submission id (the job runs asynchronously).
+
+        A local ``working_dir`` or ``py_modules`` entry in ``runtime_env`` is packaged and uploaded
+        exactly as Ray's client does (same ``gcs://`` URI, so packages are shared with Ray's tools).
+        ``upload_progress(uri, sent, total)`` is called as package bytes are sent.
+        """
+        return self._run(
+            self._submit_flow(
+                entrypoint=entrypoint,
+                job_id=job_id,
+                runtime_env=runtime_env,
+                metadata=metadata,
+                submission_id=submission_id,
+                entrypoint_num_cpus=entrypoint_num_cpus,
+                entrypoint_num_gpus=entrypoint_num_gpus,
+                entrypoint_memory=entrypoint_memory,
+                entrypoint_resources=entrypoint_resources,
+                entrypoint_label_selector=entrypoint_label_selector,
+                upload_progress=upload_progress,
+            )
+        )
+
+    def stop_job(self, job_id: str) -> bool:
+        """Ask a job to stop. True if a stop was requested, False if the job had already ended."""
+        return self._send(_calls.stop_job(job_id))
+
+    def delete_job(self, job_id: str) -> bool:
+        """Delete a terminal job's record (raises :class:`JobNotTerminalError` while it runs)."""
+        return self._send(_calls.delete_job(job_id))
+
+    def get_job_info(self, job_id: str) -> JobDetails:
+        """Everything the server knows about a job (by submission id or Ray job id)."""
+        return self._send(_calls.get_job_info(job_id))
+
+    def list_jobs(self) -> list[JobDetails]:
+        """All jobs on the cluster."""
+        return self._send(_calls.list_jobs())
+
+    def get_job_status(self, job_id: str) -> JobStatus:
+        """The job's current status."""
+        return self._run(self._status_flow(job_id))
+
+    def get_job_logs(self, job_id: str) -> str:
+        """The job's whole log so far."""
+        return self._send(_calls.get_job_logs(job_id))
+
+    async def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
+        """Ray's async log iterator: yields chunks of the log until the job has finished.
+
+        Runs on a private async client with this client's settings; outside an event loop, prefer
+        :meth:`follow_job_logs`.
+        """
+        from .async_client import AsyncJobSubmissionClient
+
+        async with AsyncJobSubmissionClient._from_settings(self) as twin:
+            async for chunk in twin.tail_job_logs(job_id):
+                yield chunk
+
+    # ------------------------------------------------------------------ beyond Ray
+
+    def follow_job_logs(self, job_id: str) -> Iterator[str]:
+        """Yield the job's log as it is written, until the job is terminal — each line exactly once.
+
+        Reconnects when the stream is cut, falls back to polling when WebSockets are refused, and
+        fetches any last lines the stream missed.
+        """
+        policy = self._tail_policy
+        cursor = LogCursor()
+        failures = 0
+        reason = ""
+        path = f"/api/jobs/{job_id}/logs/tail"
+        while True:
+            cursor.new_connection()
+            try:
+                with connect_ws(
+                    path,
+                    self._http,
+                    keepalive_ping_interval_seconds=None,
+                    max_message_size_bytes=MAX_FRAME_BYTES,
+                ) as ws:
+                    while True:
+                        try:
+                            fresh = cursor.accept(ws.receive_text(timeout=policy.idle_check_interval))
+                        except queue.Empty:
+                            if self.get_job_status(job_id).is_terminal():
+                                break
+                            continue
+                        if fresh:
+                            failures = 0
+                            yield fresh
+            except WebSocketDisconnect as exc:
+                reason = f"closed with code {exc.code}"
+            except WebSocketUpgradeError as exc:
+                refusal = upgrade_refusal(job_id, exc.response.status_code, _read_quietly(exc.response))
+                if refusal is not None:
+                    raise refusal from exc
+                yield from self._poll_logs(job_id, cursor)
+                return
+            except (WebSocketNetworkError, httpx.TransportError) as exc:
+                reason = f"connection lost: {exc!r}"
+            if self.get_job_status(job_id).is_terminal():
+                rest = cursor.rest_of(self.get_job_logs(job_id))
+                if rest:
+                    yield rest
+                return
+            failures += 1
+            error = policy.give_up(job_id, failures, reason)
+            if error is not None:
+                raise error
+            time.sleep(policy.backoff(failures))
+
+    def _poll_logs(self, job_id: str, cursor: LogCursor) -> Iterator[str]:
+        while True:
+            terminal = self.get_job_status(job_id).is_terminal()
+            rest = cursor.rest_of(self.get_job_logs(job_id))
+            if rest:
+                yield rest
+            if terminal:
+                return
+            time.sleep(self._tail_policy.poll_interval)
+
+
+def _read_quietly(response: httpx.Response) -> str:
+    try:
+        return response.read().decode("utf-8", errors="replace")
+    except (httpx.StreamError, httpx.TransportError):
+        return ""
