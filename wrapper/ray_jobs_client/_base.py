@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import re
 import secrets
 import ssl
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from ray_jobs_api.models import (
@@ -23,11 +22,22 @@ from ray_jobs_api.models import (
 from ray_jobs_api.models import RuntimeEnv as ApiRuntimeEnv
 
 from . import _calls
-from ._core import Flow
+from ._core import Flow, Pause
 from .address import resolve_cluster_info
 from .auth import auth_headers
-from .errors import JobsClientError, NotFoundError, UnsupportedServerError
+from .errors import (
+    APIConnectionError,
+    JobAlreadyExistsError,
+    JobsClientError,
+    NotFoundError,
+    ServerError,
+    UnsupportedServerError,
+)
 from .models import JobDetails, JobStatus
+from .transport import RetryPolicy
+
+if TYPE_CHECKING:
+    from .packaging import Package
 
 logger = logging.getLogger("ray_jobs_client")
 
@@ -85,6 +95,7 @@ class ClientBase:
         verify: str | bool | None = True,
         *,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        retries: RetryPolicy | int | None = None,
         **kwargs: Any,
     ) -> None:
         if address is not None and not isinstance(address, str):
@@ -101,6 +112,13 @@ class ClientBase:
             raise TypeError(f"verify must be a str or bool, got {type(verify)}")
         if timeout is None:
             raise TypeError("timeout must be a number of seconds or an httpx.Timeout; None would allow hangs")
+        if isinstance(retries, int) and not isinstance(retries, bool):
+            retries = RetryPolicy(max_retries=retries)
+        elif retries is None:
+            retries = RetryPolicy()
+        elif not isinstance(retries, RetryPolicy):
+            raise TypeError(f"retries must be an int or a RetryPolicy, got {type(retries)}")
+        self._retry_policy = retries
 
         info = resolve_cluster_info(
             address,
@@ -124,11 +142,11 @@ class ClientBase:
         return f"{type(self).__name__}(address={self._address!r})"
 
     def _httpx_settings(self) -> dict[str, Any]:
+        """Settings shared by the sync and async httpx clients (the transport is added by each)."""
         return {
             "base_url": self._address,
             "headers": {"User-Agent": f"ray-jobs-client/{__version__}", **self._headers},
             "cookies": self._cookies,
-            "verify": self._verify,
             "timeout": self._timeout,
         }
 
@@ -213,14 +231,7 @@ class ClientBase:
             if exists:
                 logger.info("Package %s already exists, skipping upload.", package.uri)
                 continue
-            with package.open() as (file, size):
-                logger.info("Uploading package %s (%d bytes).", package.uri, size)
-                yield _calls.upload_package(
-                    package.protocol,
-                    package.package_name,
-                    file,
-                    _progress_for(package.uri, size, upload_progress),
-                )
+            yield from self._upload(package, upload_progress)
 
         body = JobSubmitRequest(
             entrypoint=entrypoint,
@@ -239,12 +250,72 @@ class ClientBase:
             body.entrypoint_resources = EntrypointResources.from_dict(entrypoint_resources)
         if entrypoint_label_selector is not None:
             body.entrypoint_label_selector = LabelSelector.from_dict(entrypoint_label_selector)
-        result: str = yield _calls.submit_job(body)
-        return result
+        return (yield from self._submit_once(body, merged_metadata, wire_env))
+
+    def _submit_once(
+        self, body: JobSubmitRequest, metadata: dict[str, str], runtime_env: dict[str, Any]
+    ) -> Flow[str]:
+        """POST the job, retrying transient failures without ever creating it twice.
+
+        The submission id is fixed before the first attempt, so a repeated POST cannot create a
+        second job; if a repeat answers "already exists", the job is looked up and, if it is the one
+        this call submitted, its id is returned instead of an error.
+        """
+        policy = self._retry_policy
+        submission_id = str(body.submission_id)
+        attempt = 0
+        while True:
+            try:
+                result: str = yield _calls.submit_job(body)
+                return result
+            except JobAlreadyExistsError:
+                if attempt == 0:
+                    raise
+                existing: JobDetails = yield _calls.get_job_info(submission_id)
+                if (existing.entrypoint, existing.metadata, existing.runtime_env) != (
+                    body.entrypoint,
+                    metadata,
+                    runtime_env,
+                ):
+                    raise
+                logger.info("Job %s was created by an earlier attempt of this submit.", submission_id)
+                return submission_id
+            except (APIConnectionError, ServerError) as exc:
+                attempt += 1
+                if attempt > policy.max_retries or not _transient(exc):
+                    raise
+                logger.info("Submitting %s failed (%s); retry %d.", submission_id, exc, attempt)
+                yield Pause(policy.delay(attempt))
+
+    def _upload(self, package: Package, upload_progress: ProgressCallback | None) -> Flow[None]:
+        """PUT a package, retrying transient failures (the same bytes again: PUT overwrites)."""
+        policy = self._retry_policy
+        with package.open() as (file, size):
+            logger.info("Uploading package %s (%d bytes).", package.uri, size)
+            attempt = 0
+            while True:
+                file.seek(0)
+                progress = _progress_for(package.uri, size, upload_progress)
+                try:
+                    yield _calls.upload_package(package.protocol, package.package_name, file, progress)
+                    return
+                except (APIConnectionError, ServerError) as exc:
+                    attempt += 1
+                    if attempt > policy.max_retries or not _transient(exc):
+                        raise
+                    logger.info("Uploading %s failed (%s); retry %d.", package.uri, exc, attempt)
+                    yield Pause(policy.delay(attempt))
 
     def _status_flow(self, job_id: str) -> Flow[JobStatus]:
         details: JobDetails = yield _calls.get_job_info(job_id)
         return details.status
+
+
+def _transient(exc: APIConnectionError | ServerError) -> bool:
+    """Worth another attempt: the server was unreachable, a gateway failed, or the job server said so."""
+    if isinstance(exc, APIConnectionError):
+        return True
+    return exc.status_code in (502, 503, 504) or "please try again later" in exc.body
 
 
 def _progress_for(uri: str, total: int, callback: ProgressCallback | None) -> Callable[[int], None] | None:
@@ -258,10 +329,6 @@ def _progress_for(uri: str, total: int, callback: ProgressCallback | None) -> Ca
         callback(uri, sent, total)
 
     return advance
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
 
 
 __all__ = ["DEFAULT_TIMEOUT", "ClientBase", "JobsClientError", "new_submission_id"]

@@ -10,9 +10,11 @@ receive their results. :func:`run_flow` drives a flow with blocking I/O and :fun
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from typing import IO, Any, Generic, Protocol, TypeVar
 
@@ -40,8 +42,8 @@ from .errors import (
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: A multi-step operation: yields calls, receives their results, returns the operation's result.
-Flow = Generator["Call[Any]", Any, T]
+#: A multi-step operation: yields calls (or pauses), receives their results, returns its result.
+Flow = Generator["Call[Any] | Pause", Any, T]
 
 # Bodies are kept whole in exceptions (Ray does) up to this size, then cut: an HTML page from a
 # proxy or a huge traceback should not flood a log line.
@@ -71,6 +73,13 @@ class Call(Generic[T]):
     #: a local file streamed as the body (uploads); the driver adapts it to sync or async I/O.
     upload: IO[bytes] | None = None
     upload_progress: Callable[[int], None] | None = None
+
+
+@attrs.frozen
+class Pause:
+    """Yielded by a flow to wait before its next call (``time.sleep`` or ``asyncio.sleep``)."""
+
+    seconds: float
 
 
 # --------------------------------------------------------------------------- responses → results
@@ -270,6 +279,10 @@ def run_flow(flow: Flow[R], perform: Callable[[Call[Any]], Any]) -> R:
     try:
         call = next(flow)
         while True:
+            if isinstance(call, Pause):
+                time.sleep(call.seconds)
+                call = flow.send(None)
+                continue
             try:
                 result = perform(call)
             except JobsClientError as exc:
@@ -285,6 +298,10 @@ async def arun_flow(flow: Flow[R], perform: Callable[[Call[Any]], Awaitable[Any]
     try:
         call = next(flow)
         while True:
+            if isinstance(call, Pause):
+                await asyncio.sleep(call.seconds)
+                call = flow.send(None)
+                continue
             try:
                 result = await perform(call)
             except JobsClientError as exc:
@@ -293,9 +310,3 @@ async def arun_flow(flow: Flow[R], perform: Callable[[Call[Any]], Awaitable[Any]
                 call = flow.send(result)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
-
-
-def single(call: Call[T]) -> Flow[T]:
-    """A flow of one call."""
-    result: T = yield call
-    return result

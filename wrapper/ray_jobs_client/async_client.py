@@ -23,6 +23,7 @@ from ._base import DEFAULT_TIMEOUT, ClientBase, ProgressCallback
 from ._core import Call, Flow, aremember_response, arun_flow, asend
 from .logs import MAX_FRAME_BYTES, LogCursor, TailPolicy, upgrade_refusal
 from .models import JobDetails, JobStatus
+from .transport import AsyncRetryTransport, RetryPolicy
 
 if TYPE_CHECKING:
     from .client import JobSubmissionClient
@@ -50,15 +51,29 @@ class AsyncJobSubmissionClient(ClientBase):
         verify: str | bool | None = True,
         *,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        retries: RetryPolicy | int | None = None,
         tail_policy: TailPolicy | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
-            address, create_cluster_if_needed, cookies, metadata, headers, verify, timeout=timeout, **kwargs
+            address,
+            create_cluster_if_needed,
+            cookies,
+            metadata,
+            headers,
+            verify,
+            timeout=timeout,
+            retries=retries,
+            **kwargs,
         )
         self._tail_policy = tail_policy or TailPolicy()
+        self._open_pool()
+
+    def _open_pool(self) -> None:
         self._http = httpx.AsyncClient(
-            **self._httpx_settings(), event_hooks={"response": [aremember_response]}
+            **self._httpx_settings(),
+            transport=AsyncRetryTransport(self._retry_policy, verify=self._verify),
+            event_hooks={"response": [aremember_response]},
         )
         self._api = ApiClient(base_url=self._address).set_async_httpx_client(self._http)
 
@@ -67,10 +82,7 @@ class AsyncJobSubmissionClient(ClientBase):
         """An async client with exactly a sync client's resolved settings (no second resolution)."""
         twin = cls.__new__(cls)
         twin.__dict__.update({k: v for k, v in sync.__dict__.items() if k not in ("_http", "_api")})
-        twin._http = httpx.AsyncClient(
-            **twin._httpx_settings(), event_hooks={"response": [aremember_response]}
-        )
-        twin._api = ApiClient(base_url=twin._address).set_async_httpx_client(twin._http)
+        twin._open_pool()
         return twin
 
     # ------------------------------------------------------------------ plumbing

@@ -17,6 +17,7 @@ from ._base import DEFAULT_TIMEOUT, ClientBase, ProgressCallback
 from ._core import Call, Flow, remember_response, run_flow, send
 from .logs import MAX_FRAME_BYTES, LogCursor, TailPolicy, upgrade_refusal
 from .models import JobDetails, JobStatus
+from .transport import RetryPolicy, RetryTransport
 
 __all__ = ["JobSubmissionClient"]
 
@@ -45,14 +46,27 @@ class JobSubmissionClient(ClientBase):
         verify: str | bool | None = True,
         *,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        retries: RetryPolicy | int | None = None,
         tail_policy: TailPolicy | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
-            address, create_cluster_if_needed, cookies, metadata, headers, verify, timeout=timeout, **kwargs
+            address,
+            create_cluster_if_needed,
+            cookies,
+            metadata,
+            headers,
+            verify,
+            timeout=timeout,
+            retries=retries,
+            **kwargs,
         )
         self._tail_policy = tail_policy or TailPolicy()
-        self._http = httpx.Client(**self._httpx_settings(), event_hooks={"response": [remember_response]})
+        self._http = httpx.Client(
+            **self._httpx_settings(),
+            transport=RetryTransport(self._retry_policy, verify=self._verify),
+            event_hooks={"response": [remember_response]},
+        )
         self._api = ApiClient(base_url=self._address).set_httpx_client(self._http)
         try:
             self._run(self._connect_flow())

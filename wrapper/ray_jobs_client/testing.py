@@ -43,6 +43,10 @@ _PORT_OPTIONS = (
 )
 
 
+_WARM_UP_PREFIX = "rjc-warm-up-"
+_TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
+
+
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -101,6 +105,7 @@ class LocalRayHead:
         self.dashboard_port = 0
         self.gcs_port = 0
         self.log_path = self.temp_dir / "ray-start.log"
+        self._warm_ups = 0
 
     @classmethod
     def with_token(cls, **kwargs: object) -> LocalRayHead:
@@ -197,18 +202,23 @@ class LocalRayHead:
         return http.get("/api/version").status_code == 200
 
     def _warm_up_job_ran(self, http: httpx.Client) -> bool:
-        submission_id = "rjc-warm-up"
-        existing = http.get(f"/api/jobs/{submission_id}")
-        if existing.status_code == 404:
-            # May answer 500 "No available agent" for a while; the next round retries.
-            http.post("/api/jobs/", json={"entrypoint": "true", "submission_id": submission_id})
+        """Submit `echo` until one run succeeds, then delete every warm-up record (the head looks new)."""
+        jobs = http.get("/api/jobs/").json()
+        warm_ups = [job for job in jobs if str(job.get("submission_id")).startswith(_WARM_UP_PREFIX)]
+        if not any(job["status"] == "SUCCEEDED" for job in warm_ups):
+            if all(job["status"] in _TERMINAL for job in warm_ups):
+                self._warm_ups += 1
+                # Early attempts may answer 500 "No available agent"; the next round tries again.
+                http.post(
+                    "/api/jobs/",
+                    json={"entrypoint": "echo ready", "submission_id": f"{_WARM_UP_PREFIX}{self._warm_ups}"},
+                )
             return False
-        status = existing.json()["status"]
-        if status in ("SUCCEEDED", "FAILED", "STOPPED"):
-            # Leave the head as fresh as a new cluster: no jobs listed.
-            http.delete(f"/api/jobs/{submission_id}").raise_for_status()
-            return True
-        return False
+        if not all(job["status"] in _TERMINAL for job in warm_ups):
+            return False
+        for job in warm_ups:
+            http.delete(f"/api/jobs/{job['submission_id']}").raise_for_status()
+        return True
 
     def _log_tail(self) -> str:
         try:
