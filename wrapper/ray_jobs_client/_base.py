@@ -7,6 +7,7 @@ import logging
 import re
 import secrets
 import ssl
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from .errors import (
     APIConnectionError,
     JobAlreadyExistsError,
     JobsClientError,
+    JobWaitTimeoutError,
     NotFoundError,
     ServerError,
     UnsupportedServerError,
@@ -305,6 +307,36 @@ class ClientBase:
                         raise
                     logger.info("Uploading %s failed (%s); retry %d.", package.uri, exc, attempt)
                     yield Pause(policy.delay(attempt))
+
+    def _wait_flow(
+        self,
+        job_id: str,
+        timeout: float | None,
+        poll: float,
+        stop_on_timeout: bool,
+        on_poll: Callable[[JobDetails], None] | None,
+    ) -> Flow[JobDetails]:
+        """Poll the job until it is terminal; give up (optionally stopping it) after ``timeout``."""
+        if poll <= 0:
+            raise ValueError(f"poll must be a positive number of seconds, got {poll}")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            details: JobDetails = yield _calls.get_job_info(job_id)
+            if details.status.is_terminal():
+                return details
+            if on_poll is not None:
+                on_poll(details)
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                if stop_on_timeout:
+                    yield _calls.stop_job(job_id)
+                raise JobWaitTimeoutError(
+                    f"Job '{job_id}' is still {details.status} after {timeout} s"
+                    + (" (a stop was requested)." if stop_on_timeout else "."),
+                    job_id=job_id,
+                    last_status=str(details.status),
+                )
+            yield Pause(poll if remaining is None else min(poll, remaining))
 
     def _status_flow(self, job_id: str) -> Flow[JobStatus]:
         details: JobDetails = yield _calls.get_job_info(job_id)

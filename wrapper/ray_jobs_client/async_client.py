@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -181,6 +181,23 @@ class AsyncJobSubmissionClient(ClientBase):
     async def get_job_logs(self, job_id: str) -> str:
         """The job's whole log so far."""
         return await self._send(_calls.get_job_logs(job_id))
+
+    async def wait_until_finished(
+        self,
+        job_id: str,
+        *,
+        timeout: float | None = None,
+        poll: float = 1.0,
+        stop_on_timeout: bool = False,
+        on_poll: Callable[[JobDetails], None] | None = None,
+    ) -> JobDetails:
+        """Wait until the job is terminal and return its final details.
+
+        Raises :class:`~ray_jobs_client.errors.JobWaitTimeoutError` (a :class:`TimeoutError`) after
+        ``timeout`` seconds, first asking the job to stop if ``stop_on_timeout``. ``on_poll`` sees
+        every non-terminal status.
+        """
+        return await self._run(self._wait_flow(job_id, timeout, poll, stop_on_timeout, on_poll))
 
     async def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
         """Yield the job's log as it is written, until the job is terminal — each line exactly once.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -174,6 +174,23 @@ class JobSubmissionClient(ClientBase):
                 yield chunk
 
     # ------------------------------------------------------------------ beyond Ray
+
+    def wait_until_finished(
+        self,
+        job_id: str,
+        *,
+        timeout: float | None = None,
+        poll: float = 1.0,
+        stop_on_timeout: bool = False,
+        on_poll: Callable[[JobDetails], None] | None = None,
+    ) -> JobDetails:
+        """Wait until the job is terminal and return its final details.
+
+        Raises :class:`~ray_jobs_client.errors.JobWaitTimeoutError` (a :class:`TimeoutError`) after
+        ``timeout`` seconds, first asking the job to stop if ``stop_on_timeout``. ``on_poll`` sees
+        every non-terminal status.
+        """
+        return self._run(self._wait_flow(job_id, timeout, poll, stop_on_timeout, on_poll))
 
     def follow_job_logs(self, job_id: str) -> Iterator[str]:
         """Yield the job's log as it is written, until the job is terminal — each line exactly once.

@@ -1,0 +1,452 @@
+"""``ray-jobs``: the ``ray job`` command line (Ray 2.60) without Ray.
+
+Same subcommands, options, environment variables and exit codes as ``ray job``: ``submit``,
+``status``, ``logs``, ``stop``, ``delete``, ``list``. Differences are additions: ``--format json`` on
+``status`` and ``list`` for scripts, a table for ``list``, a follower that survives dropped
+connections, and a one-line error (exit 1) instead of a traceback for user errors. Usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+if TYPE_CHECKING:  # imported lazily at run time: `ray-jobs --help` stays fast
+    from .client import JobSubmissionClient
+    from .models import JobDetails
+
+__all__ = ["main"]
+
+PROG = "ray-jobs"
+
+
+class UserError(Exception):
+    """A mistake in what the user typed: reported in one line, exit code 1."""
+
+
+# --------------------------------------------------------------------------- output helpers
+
+
+class Output:
+    """Where and how to print: colours only on a terminal (and never with NO_COLOR)."""
+
+    def __init__(self, stream: TextIO = sys.stdout, color: str = "auto") -> None:
+        self.stream = stream
+        if color == "auto":
+            self.color = stream.isatty() and "NO_COLOR" not in os.environ
+        else:
+            self.color = color == "true"
+
+    def line(self, text: str = "") -> None:
+        print(text, file=self.stream, flush=True)
+
+    def raw(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+    def paint(self, text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.color else text
+
+    def banner(self, text: str, code: str) -> None:
+        rule = "-" * len(text)
+        self.line()
+        for part in (rule, text, rule):
+            self.line(self.paint(part, code))
+        self.line()
+
+
+GREEN, RED, YELLOW, BOLD = "32", "31", "33", "1"
+
+
+def _log_job_status(out: Output, details: JobDetails) -> None:
+    """Ray's final status report."""
+    job_id = details.submission_id or details.job_id
+    if details.status == "SUCCEEDED":
+        out.banner(f"Job '{job_id}' succeeded", GREEN)
+    elif details.status == "STOPPED":
+        out.line(out.paint(f"Job '{job_id}' was stopped", YELLOW))
+    elif details.status == "FAILED":
+        out.banner(f"Job '{job_id}' failed", RED)
+        if details.message is not None:
+            out.line(f"Status message: {details.message}")
+    else:
+        out.line(f"Status for job '{job_id}': {details.status}")
+        if details.message is not None:
+            out.line(f"Status message: {details.message}")
+
+
+# --------------------------------------------------------------------------- argument parsing
+
+
+def _json_object(what: str) -> Callable[[str], dict[str, Any]]:
+    def parse(text: str) -> dict[str, Any]:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{what} is not valid JSON ({exc}): {text}") from exc
+        if not isinstance(value, dict):
+            raise UserError(f"{what} must be a JSON object, got: {text}")
+        return value
+
+    return parse
+
+
+def _verify(text: str) -> bool | str:
+    lowered = text.strip().lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    return text
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="Job server URL, e.g. http://127.0.0.1:8265 (RAY_API_SERVER_ADDRESS, RAY_ADDRESS win).",
+    )
+    parser.add_argument("--headers", default=None, help="JSON object of HTTP headers (else RAY_JOB_HEADERS).")
+    parser.add_argument(
+        "--verify",
+        type=_verify,
+        default=True,
+        help="TLS verification: true/false, or a CA bundle file or directory (default: true).",
+    )
+    parser.add_argument(
+        "--log-style", choices=("auto", "record", "pretty"), default="auto", help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--log-color", choices=("auto", "false", "true"), default="auto", help="Colour output."
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="Log HTTP requests and decisions.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Submit, follow, stop, delete or list Ray jobs (the `ray job` CLI, without Ray).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    submit = commands.add_parser("submit", help="Submit a job (and follow its logs unless --no-wait).")
+    _common(submit)
+    submit.add_argument("--job-id", default=None, help=argparse.SUPPRESS)
+    submit.add_argument("--submission-id", default=None, help="Unique id for the job (generated if absent).")
+    submit.add_argument("--runtime-env", default=None, help="Path to a YAML file with the runtime_env.")
+    submit.add_argument("--runtime-env-json", default=None, help="runtime_env as a JSON string.")
+    submit.add_argument("--working-dir", default=None, help="Local directory (or URI) to use as working_dir.")
+    submit.add_argument("--metadata-json", default=None, help="JSON object of job metadata.")
+    submit.add_argument("--entrypoint-num-cpus", type=float, default=None)
+    submit.add_argument("--entrypoint-num-gpus", type=float, default=None)
+    submit.add_argument("--entrypoint-memory", type=int, default=None)
+    submit.add_argument("--entrypoint-resources", default=None, help="JSON object of custom resources.")
+    submit.add_argument("--entrypoint-label-selector", default=None, help="JSON object of node labels.")
+    submit.add_argument("--no-wait", action="store_true", help="Return right after submitting.")
+    submit.add_argument("entrypoint", nargs=argparse.REMAINDER, help="The command to run, after `--`.")
+    submit.set_defaults(handler=_submit)
+
+    status = commands.add_parser("status", help="Print a job's status.")
+    _common(status)
+    status.add_argument("job_id")
+    status.add_argument("--format", choices=("text", "json"), default="text")
+    status.set_defaults(handler=_status)
+
+    logs = commands.add_parser("logs", help="Print a job's logs.")
+    _common(logs)
+    logs.add_argument("job_id")
+    logs.add_argument("-f", "--follow", action="store_true", help="Follow the logs until the job ends.")
+    logs.set_defaults(handler=_logs)
+
+    stop = commands.add_parser("stop", help="Stop a job (and wait for it unless --no-wait).")
+    _common(stop)
+    stop.add_argument("job_id")
+    stop.add_argument("--no-wait", action="store_true")
+    stop.set_defaults(handler=_stop)
+
+    delete = commands.add_parser("delete", help="Delete a finished job's record.")
+    _common(delete)
+    delete.add_argument("job_id")
+    delete.set_defaults(handler=_delete)
+
+    listing = commands.add_parser("list", help="List all jobs.")
+    _common(listing)
+    listing.add_argument("--format", choices=("table", "json"), default="table")
+    listing.set_defaults(handler=_list)
+    return parser
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _client(args: argparse.Namespace, out: Output) -> JobSubmissionClient:
+    from .client import JobSubmissionClient
+
+    headers_text = args.headers if args.headers is not None else os.environ.get("RAY_JOB_HEADERS")
+    headers = None
+    if headers_text is not None:
+        try:
+            headers = json.loads(headers_text)
+        except json.JSONDecodeError as exc:
+            raise UserError(
+                f'Failed to parse headers into JSON. Expected format: {{"KEY": "VALUE"}}, got {headers_text}, {exc}'
+            ) from exc
+        if not isinstance(headers, dict):
+            raise UserError(
+                f'Failed to parse headers into JSON. Expected format: {{"KEY": "VALUE"}}, got {headers_text}'
+            )
+    client = JobSubmissionClient(args.address, headers=headers, verify=args.verify)
+    out.line(f"Job submission server address: {_redact(client.get_address())}")
+    return client
+
+
+_HEADERS_FORMAT = 'Failed to parse headers into JSON. Expected format: {"KEY": "VALUE"}'
+
+
+def _redact(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":<redacted>@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _runtime_env(args: argparse.Namespace) -> dict[str, Any]:
+    if args.runtime_env is not None and args.runtime_env_json is not None:
+        raise UserError("Only one of --runtime_env and --runtime-env-json can be provided.")
+    runtime_env: dict[str, Any] = {}
+    if args.runtime_env is not None:
+        import yaml
+
+        try:
+            with open(args.runtime_env, encoding="utf-8") as handle:
+                loaded = yaml.safe_load(handle)
+        except OSError as exc:
+            raise UserError(f"Cannot read --runtime-env file {args.runtime_env}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise UserError(f"--runtime-env file {args.runtime_env} is not valid YAML: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise UserError(f"--runtime-env file {args.runtime_env} must hold a mapping")
+        runtime_env = loaded
+    elif args.runtime_env_json is not None:
+        runtime_env = _json_object("--runtime-env-json")(args.runtime_env_json)
+    if args.working_dir is not None:
+        if "working_dir" in runtime_env:
+            logging.getLogger("ray_jobs_client").warning(
+                "Overriding runtime_env working_dir with --working-dir option"
+            )
+        runtime_env["working_dir"] = args.working_dir
+    return runtime_env
+
+
+def _upload_progress(stream: TextIO) -> Callable[[str, int, int], None] | None:
+    if not stream.isatty():
+        return None
+
+    def show(uri: str, sent: int, total: int) -> None:
+        percent = 100 * sent // total if total else 100
+        stream.write(f"\rUploading {uri}: {percent:3d}% ({sent / 2**20:.1f}/{total / 2**20:.1f} MiB)")
+        if sent >= total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+def _submit(args: argparse.Namespace, out: Output) -> int:
+    entrypoint = list(args.entrypoint)
+    if entrypoint and entrypoint[0] == "--":
+        entrypoint = entrypoint[1:]
+    if not entrypoint:
+        _usage_error("submit", "missing the entrypoint: ray-jobs submit [OPTIONS] -- COMMAND [ARGS]...")
+    runtime_env = _runtime_env(args)
+    metadata = _json_object("--metadata-json")(args.metadata_json) if args.metadata_json else None
+    resources = (
+        _json_object("--entrypoint-resources")(args.entrypoint_resources)
+        if args.entrypoint_resources
+        else None
+    )
+    selector = (
+        _json_object("--entrypoint-label-selector")(args.entrypoint_label_selector)
+        if args.entrypoint_label_selector
+        else None
+    )
+    with _client(args, out) as client:
+        job_id = client.submit_job(
+            entrypoint=shlex.join(entrypoint),
+            submission_id=args.submission_id,
+            job_id=args.job_id,
+            runtime_env=runtime_env,
+            metadata=metadata,
+            entrypoint_num_cpus=args.entrypoint_num_cpus,
+            entrypoint_num_gpus=args.entrypoint_num_gpus,
+            entrypoint_memory=args.entrypoint_memory,
+            entrypoint_resources=resources,
+            entrypoint_label_selector=selector,
+            upload_progress=_upload_progress(sys.stderr),
+        )
+        out.banner(f"Job '{job_id}' submitted successfully", GREEN)
+        out.line("Next steps")
+        for label, command in (
+            ("Query the logs of the job:", "logs"),
+            ("Query the status of the job:", "status"),
+            ("Request the job to be stopped:", "stop"),
+        ):
+            out.line(f"  {label}")
+            out.line("    " + out.paint(f"{PROG} {command} {job_id}", BOLD))
+        out.line()
+        if args.no_wait:
+            return 0
+        out.line("Tailing logs until the job exits (disable with --no-wait):")
+        details = _follow(client, job_id, out)
+        return 1 if details.status == "FAILED" else 0
+
+
+def _follow(client: JobSubmissionClient, job_id: str, out: Output) -> JobDetails:
+    """Print the logs as they come; Ctrl-C detaches (the job keeps running)."""
+    try:
+        for chunk in client.follow_job_logs(job_id):
+            out.raw(chunk)
+    except KeyboardInterrupt:
+        out.line()
+        out.line(f"Detached from job '{job_id}'; it keeps running on the cluster.")
+        out.line(f"  Follow it again: {PROG} logs --follow {job_id}")
+        out.line(f"  Stop it:         {PROG} stop {job_id}")
+        raise
+    details = client.get_job_info(job_id)
+    _log_job_status(out, details)
+    return details
+
+
+def _status(args: argparse.Namespace, out: Output) -> int:
+    if args.format == "json":
+        with _quiet_client(args) as client:
+            print(json.dumps(client.get_job_info(args.job_id).to_json_dict(), indent=2), flush=True)
+        return 0
+    with _client(args, out) as client:
+        _log_job_status(out, client.get_job_info(args.job_id))
+    return 0
+
+
+def _logs(args: argparse.Namespace, out: Output) -> int:
+    with _client(args, out) as client:
+        if args.follow:
+            _follow(client, args.job_id, out)
+        else:
+            out.raw(client.get_job_logs(args.job_id))
+    return 0
+
+
+def _stop(args: argparse.Namespace, out: Output) -> int:
+    with _client(args, out) as client:
+        out.line(f"Attempting to stop job '{args.job_id}'")
+        client.stop_job(args.job_id)
+        if args.no_wait:
+            return 0
+        out.line(f"Waiting for job '{args.job_id}' to exit (disable with --no-wait):")
+
+        def report(details: JobDetails) -> None:
+            out.line(f"Job has not exited yet. Status: {details.status}")
+
+        _log_job_status(out, client.wait_until_finished(args.job_id, poll=1.0, on_poll=report))
+    return 0
+
+
+def _delete(args: argparse.Namespace, out: Output) -> int:
+    with _client(args, out) as client:
+        client.delete_job(args.job_id)
+        out.line(f"Job '{args.job_id}' deleted successfully")
+    return 0
+
+
+def _list(args: argparse.Namespace, out: Output) -> int:
+    if args.format == "json":
+        with _quiet_client(args) as client:
+            jobs = client.list_jobs()
+        print(json.dumps([job.to_json_dict() for job in jobs], indent=2), flush=True)
+        return 0
+    with _client(args, out) as client:
+        jobs = client.list_jobs()
+    out.line(_table(jobs, out))
+    return 0
+
+
+def _quiet_client(args: argparse.Namespace) -> JobSubmissionClient:
+    """A client whose banner goes nowhere: JSON output must be the only thing on stdout."""
+    import io
+
+    return _client(args, Output(io.StringIO(), "false"))
+
+
+def _table(jobs: Sequence[JobDetails], out: Output) -> str:
+    if not jobs:
+        return "No jobs."
+    from datetime import datetime
+
+    def when(ms: int | None) -> str:
+        return "-" if not ms else datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+    rows = [("SUBMISSION ID", "JOB ID", "STATUS", "STARTED", "ENDED", "ENTRYPOINT")]
+    rows += [
+        (
+            job.submission_id or "-",
+            job.job_id or "-",
+            str(job.status),
+            when(job.start_time),
+            when(job.end_time),
+            job.entrypoint,
+        )
+        for job in jobs
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = []
+    for index, row in enumerate(rows):
+        cells = [cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True)]
+        if index == 0:
+            cells = [out.paint(cell, BOLD) for cell in cells]
+        else:
+            cells[2] = out.paint(cells[2], _STATUS_COLOURS.get(row[2], ""))
+        lines.append("  ".join([*cells, row[5]]).rstrip())
+    return "\n".join(lines)
+
+
+_STATUS_COLOURS = {"SUCCEEDED": GREEN, "FAILED": RED, "STOPPED": YELLOW, "RUNNING": BOLD}
+
+
+def _usage_error(command: str, message: str) -> NoReturn:
+    print(
+        f"usage: {PROG} {command} [OPTIONS] -- ENTRYPOINT...\n{PROG} {command}: error: {message}",
+        file=sys.stderr,
+    )
+    raise SystemExit(2)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 error or FAILED job, 2 usage)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    out = Output(sys.stdout, args.log_color)
+    from .errors import JobsClientError
+
+    try:
+        return int(args.handler(args, out))
+    except KeyboardInterrupt:
+        return 130
+    except (UserError, JobsClientError, ValueError, TypeError, OSError) as exc:
+        # OSError covers ConnectionError and FileNotFoundError (a missing CA bundle or working_dir).
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
