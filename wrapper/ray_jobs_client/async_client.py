@@ -265,6 +265,7 @@ class AsyncJobSubmissionClient(ClientBase):
 async def _open_websocket(path: str, http: httpx.AsyncClient) -> AsyncIterator[AsyncWebSocketSession]:
     """httpx-ws's async session runs in an anyio task group, which wraps whatever escapes the block
     (even our own ``WebSocketDisconnect``) in an exception group; unwrap a lone exception."""
+    ws: AsyncWebSocketSession
     try:
         async with aconnect_ws(
             path, http, keepalive_ping_interval_seconds=None, max_message_size_bytes=MAX_FRAME_BYTES

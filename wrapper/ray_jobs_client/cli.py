@@ -194,13 +194,9 @@ def _client(args: argparse.Namespace, out: Output) -> JobSubmissionClient:
         try:
             headers = json.loads(headers_text)
         except json.JSONDecodeError as exc:
-            raise UserError(
-                f'Failed to parse headers into JSON. Expected format: {{"KEY": "VALUE"}}, got {headers_text}, {exc}'
-            ) from exc
+            raise UserError(f"{_HEADERS_FORMAT}, got {headers_text}, {exc}") from exc
         if not isinstance(headers, dict):
-            raise UserError(
-                f'Failed to parse headers into JSON. Expected format: {{"KEY": "VALUE"}}, got {headers_text}'
-            )
+            raise UserError(f"{_HEADERS_FORMAT}, got {headers_text}")
     client = JobSubmissionClient(args.address, headers=headers, verify=args.verify)
     out.line(f"Job submission server address: {_redact(client.get_address())}")
     return client

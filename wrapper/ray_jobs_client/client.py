@@ -9,7 +9,13 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
-from httpx_ws import WebSocketDisconnect, WebSocketNetworkError, WebSocketUpgradeError, connect_ws
+from httpx_ws import (
+    WebSocketDisconnect,
+    WebSocketSession,
+    WebSocketNetworkError,
+    WebSocketUpgradeError,
+    connect_ws,
+)
 from ray_jobs_api.client import Client as ApiClient
 
 from . import _calls
@@ -203,6 +209,7 @@ class JobSubmissionClient(ClientBase):
         failures = 0
         reason = ""
         path = f"/api/jobs/{job_id}/logs/tail"
+        ws: WebSocketSession
         while True:
             cursor.new_connection()
             try:
