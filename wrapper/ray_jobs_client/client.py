@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 import httpx
 from httpx_ws import (
     WebSocketDisconnect,
-    WebSocketSession,
     WebSocketNetworkError,
+    WebSocketSession,
     WebSocketUpgradeError,
     connect_ws,
 )
