@@ -239,8 +239,8 @@ class AsyncJobSubmissionClient(ClientBase):
                 return
             except (WebSocketNetworkError, httpx.TransportError) as exc:
                 reason = f"connection lost: {exc!r}"
-            if (await self.get_job_status(job_id)).is_terminal():
-                rest = cursor.rest_of(await self.get_job_logs(job_id))
+            rest = await self._run(self._stream_ended_flow(job_id, cursor))
+            if rest is not None:
                 if rest:
                     yield rest
                 return
@@ -252,11 +252,10 @@ class AsyncJobSubmissionClient(ClientBase):
 
     async def _poll_logs(self, job_id: str, cursor: LogCursor) -> AsyncIterator[str]:
         while True:
-            terminal = (await self.get_job_status(job_id)).is_terminal()
-            rest = cursor.rest_of(await self.get_job_logs(job_id))
+            rest, final = await self._run(self._poll_step_flow(job_id, cursor))
             if rest:
                 yield rest
-            if terminal:
+            if final:
                 return
             await asyncio.sleep(self._tail_policy.poll_interval)
 

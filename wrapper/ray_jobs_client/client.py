@@ -239,8 +239,8 @@ class JobSubmissionClient(ClientBase):
                 return
             except (WebSocketNetworkError, httpx.TransportError) as exc:
                 reason = f"connection lost: {exc!r}"
-            if self.get_job_status(job_id).is_terminal():
-                rest = cursor.rest_of(self.get_job_logs(job_id))
+            rest = self._run(self._stream_ended_flow(job_id, cursor))
+            if rest is not None:
                 if rest:
                     yield rest
                 return
@@ -252,11 +252,10 @@ class JobSubmissionClient(ClientBase):
 
     def _poll_logs(self, job_id: str, cursor: LogCursor) -> Iterator[str]:
         while True:
-            terminal = self.get_job_status(job_id).is_terminal()
-            rest = cursor.rest_of(self.get_job_logs(job_id))
+            rest, final = self._run(self._poll_step_flow(job_id, cursor))
             if rest:
                 yield rest
-            if terminal:
+            if final:
                 return
             time.sleep(self._tail_policy.poll_interval)
 
