@@ -32,6 +32,7 @@ from .errors import (
     JobsClientError,
     JobWaitTimeoutError,
     NotFoundError,
+    RequestTypeError,
     ServerError,
     UnsupportedServerError,
 )
@@ -83,6 +84,57 @@ def ssl_verify(verify: str | bool) -> ssl.SSLContext | bool:
     if path.is_dir():
         return ssl.create_default_context(capath=str(path))
     return ssl.create_default_context(cafile=str(path))
+
+
+def check_submit_types(
+    *,
+    entrypoint: object,
+    submission_id: object,
+    job_id: object,
+    runtime_env: object,
+    metadata: object,
+    entrypoint_num_cpus: object,
+    entrypoint_num_gpus: object,
+    entrypoint_memory: object,
+    entrypoint_resources: object,
+    entrypoint_label_selector: object,
+) -> None:
+    """The server's type rules for a submission, checked before anything is sent (Ray's messages)."""
+    _check_type("entrypoint", entrypoint, str, "a string")
+    for name, value in (("submission_id", submission_id), ("job_id", job_id)):
+        if value is not None:
+            _check_type(name, value, str, "a string if provided")
+    if runtime_env is not None:
+        _check_mapping("runtime_env", runtime_env, object, "")
+    if metadata is not None:
+        _check_mapping("metadata", metadata, str, "strings")
+    for name, value in (
+        ("entrypoint_num_cpus", entrypoint_num_cpus),
+        ("entrypoint_num_gpus", entrypoint_num_gpus),
+    ):
+        if value is not None:
+            _check_type(name, value, (int, float), "a number")
+    if entrypoint_memory is not None:
+        _check_type("entrypoint_memory", entrypoint_memory, int, "an integer")
+    if entrypoint_resources is not None:
+        _check_mapping("entrypoint_resources", entrypoint_resources, (int, float), "numbers")
+    if entrypoint_label_selector is not None:
+        _check_mapping("entrypoint_label_selector", entrypoint_label_selector, str, "strings")
+
+
+def _check_type(name: str, value: object, kinds: type | tuple[type, ...], what: str) -> None:
+    if not isinstance(value, kinds):
+        raise RequestTypeError(f"{name} must be {what}, got {type(value)}")
+
+
+def _check_mapping(name: str, value: object, value_kinds: type | tuple[type, ...], values_what: str) -> None:
+    _check_type(name, value, dict, "a dict")
+    assert isinstance(value, dict)
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise RequestTypeError(f"{name} keys must be strings, got {type(key)}")
+        if not isinstance(item, value_kinds):
+            raise RequestTypeError(f"{name} values must be {values_what}, got {type(item)}")
 
 
 class ClientBase:
@@ -207,6 +259,18 @@ class ClientBase:
 
         if job_id:
             logger.warning("job_id kwarg is deprecated. Please use submission_id instead.")
+        check_submit_types(
+            entrypoint=entrypoint,
+            submission_id=submission_id,
+            job_id=job_id,
+            runtime_env=runtime_env,
+            metadata=metadata,
+            entrypoint_num_cpus=entrypoint_num_cpus,
+            entrypoint_num_gpus=entrypoint_num_gpus,
+            entrypoint_memory=entrypoint_memory,
+            entrypoint_resources=entrypoint_resources,
+            entrypoint_label_selector=entrypoint_label_selector,
+        )
         if entrypoint_num_cpus or entrypoint_num_gpus or entrypoint_resources or entrypoint_label_selector:
             yield from self._require_server_version(
                 (2, 2),

@@ -139,7 +139,9 @@ def error_for_status(
         kind = ServerError
     else:
         kind = UnexpectedResponseError
-    return kind(status_code, _clip(body), method=method, path=path, message=message)
+    if message is None and len(body) > _MAX_BODY_IN_MESSAGE:
+        message = f"Request failed with status code {status_code}: {_clip(body)}."
+    return kind(status_code, body, method=method, path=path, message=message)
 
 
 def _unexpected(call: Call[Any], status_code: int, content: bytes, why: str) -> UnexpectedResponseError:
@@ -158,9 +160,10 @@ def _body_text(content: bytes) -> str:
 
 
 def _clip(text: str, limit: int = _MAX_BODY_IN_MESSAGE) -> str:
+    """Shorten a body for a message, keeping its end: a traceback's last line is the useful one."""
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}… [{len(text) - limit} more characters]"
+    return f"[{len(text) - limit} characters cut]…{text[-limit:]}"
 
 
 # --------------------------------------------------------------------------- transport errors
@@ -172,13 +175,33 @@ _last_response: contextvars.ContextVar[httpx.Response | None] = contextvars.Cont
 )
 
 
+def _refused_upgrade(response: httpx.Response) -> bool:
+    return response.status_code != 101 and "upgrade" in response.request.headers
+
+
 def remember_response(response: httpx.Response) -> None:
-    """httpx response hook: note the response for error reporting."""
+    """httpx response hook: note the response for error reporting.
+
+    A refused WebSocket handshake's body (e.g. ``Job x does not exist``) is read here: httpx-ws
+    closes that response unread, and the body is what tells a missing job from a proxy's refusal.
+    """
+    if _refused_upgrade(response):
+        response.read()
     _last_response.set(response)
+
+
+def refused_upgrade_body(response: httpx.Response) -> str:
+    """The text of a refused WebSocket handshake (read by the response hooks above)."""
+    try:
+        return _body_text(response.content)
+    except httpx.ResponseNotRead:
+        return ""
 
 
 async def aremember_response(response: httpx.Response) -> None:
     """Async twin of :func:`remember_response`."""
+    if _refused_upgrade(response):
+        await response.aread()
     _last_response.set(response)
 
 

@@ -20,7 +20,7 @@ from ray_jobs_api.client import Client as ApiClient
 
 from . import _calls
 from ._base import DEFAULT_TIMEOUT, ClientBase, ProgressCallback
-from ._core import Call, Flow, aremember_response, arun_flow, asend
+from ._core import Call, Flow, aremember_response, arun_flow, asend, refused_upgrade_body
 from .logs import MAX_FRAME_BYTES, LogCursor, TailPolicy, upgrade_refusal
 from .models import JobDetails, JobStatus
 from .transport import AsyncRetryTransport, RetryPolicy
@@ -230,7 +230,7 @@ class AsyncJobSubmissionClient(ClientBase):
                 reason = f"closed with code {exc.code}"
             except WebSocketUpgradeError as exc:
                 refusal = upgrade_refusal(
-                    job_id, exc.response.status_code, await _aread_quietly(exc.response)
+                    job_id, exc.response.status_code, refused_upgrade_body(exc.response)
                 )
                 if refusal is not None:
                     raise refusal from exc
@@ -284,10 +284,3 @@ def _lone_exception(group: BaseExceptionGroup[BaseException]) -> BaseException |
             return only
         group = only
     return None
-
-
-async def _aread_quietly(response: httpx.Response) -> str:
-    try:
-        return (await response.aread()).decode("utf-8", errors="replace")
-    except (httpx.StreamError, httpx.TransportError):
-        return ""

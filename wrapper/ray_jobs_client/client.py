@@ -20,7 +20,7 @@ from ray_jobs_api.client import Client as ApiClient
 
 from . import _calls
 from ._base import DEFAULT_TIMEOUT, ClientBase, ProgressCallback
-from ._core import Call, Flow, remember_response, run_flow, send
+from ._core import Call, Flow, refused_upgrade_body, remember_response, run_flow, send
 from .logs import MAX_FRAME_BYTES, LogCursor, TailPolicy, upgrade_refusal
 from .models import JobDetails, JobStatus
 from .transport import RetryPolicy, RetryTransport
@@ -232,7 +232,9 @@ class JobSubmissionClient(ClientBase):
             except WebSocketDisconnect as exc:
                 reason = f"closed with code {exc.code}"
             except WebSocketUpgradeError as exc:
-                refusal = upgrade_refusal(job_id, exc.response.status_code, _read_quietly(exc.response))
+                refusal = upgrade_refusal(
+                    job_id, exc.response.status_code, refused_upgrade_body(exc.response)
+                )
                 if refusal is not None:
                     raise refusal from exc
                 yield from self._poll_logs(job_id, cursor)
@@ -258,10 +260,3 @@ class JobSubmissionClient(ClientBase):
             if final:
                 return
             time.sleep(self._tail_policy.poll_interval)
-
-
-def _read_quietly(response: httpx.Response) -> str:
-    try:
-        return response.read().decode("utf-8", errors="replace")
-    except (httpx.StreamError, httpx.TransportError):
-        return ""

@@ -34,6 +34,7 @@ __all__ = [
     "PackagingTypeError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "RequestTypeError",
     "RuntimeEnvError",
     "RuntimeEnvTypeError",
     "ServerError",
@@ -76,6 +77,17 @@ class APIStatusError(JobsClientError, RuntimeError):
 
 class BadRequestError(APIStatusError):
     """400: the server rejected the request's shape (unknown field, wrong type...)."""
+
+
+class RequestTypeError(BadRequestError, TypeError):
+    """A ``submit_job`` argument has a type the server rejects (it would answer 400).
+
+    Raised before anything is sent, with the server's own message; a :class:`TypeError` as in Ray's
+    client, and a :class:`BadRequestError` for code that handles the server's 400.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message, method="POST", path="/api/jobs/", message=message)
 
 
 class AuthenticationError(JobsClientError, RuntimeError):

@@ -44,6 +44,12 @@ _PORT_OPTIONS = (
 
 
 _WARM_UP_PREFIX = "rjc-warm-up-"
+
+
+class _PortClash(RuntimeError):
+    """``ray start`` failed because a port chosen for it was taken in the meantime."""
+
+
 _TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 
 
@@ -54,15 +60,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _free_port_range(size: int) -> tuple[int, int]:
-    """Find `size` consecutive free ports (for Ray's worker port range)."""
+def _choose_ports(count: int, range_size: int) -> tuple[list[int], tuple[int, int]]:
+    """``count`` distinct free ports plus a range of ``range_size`` free ports overlapping none of them."""
+    taken: set[int] = set()
+    while len(taken) < count:
+        taken.add(free_port())
     for _ in range(50):
         start = free_port()
-        if start + size >= 65535:
-            continue
-        if all(_port_is_free(port) for port in range(start, start + size)):
-            return start, start + size - 1
-    raise RuntimeError(f"no range of {size} free ports found")
+        block = range(start, start + range_size)
+        if block.stop < 65535 and taken.isdisjoint(block) and all(_port_is_free(port) for port in block):
+            return sorted(taken), (block.start, block.stop - 1)
+    raise RuntimeError(f"no range of {range_size} free ports found")
 
 
 def _port_is_free(port: int) -> bool:
@@ -130,9 +138,29 @@ class LocalRayHead:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> LocalRayHead:
-        """Start the head and block until its job server accepts jobs."""
-        ports = {option: free_port() for option in _PORT_OPTIONS}
-        min_worker, max_worker = _free_port_range(64)
+        """Start the head and block until its job server accepts jobs.
+
+        Free ports are chosen just before ``ray start``; if another process takes one in between,
+        the start is retried with new ports.
+        """
+        for attempt in range(1, 4):
+            self._launch()
+            try:
+                self._wait_until_ready()
+                return self
+            except _PortClash:
+                self._terminate()
+                if attempt == 3:
+                    self.stop()
+                    raise
+            except BaseException:
+                self.stop()
+                raise
+        raise AssertionError("unreachable")
+
+    def _launch(self) -> None:
+        chosen, (min_worker, max_worker) = _choose_ports(len(_PORT_OPTIONS), 64)
+        ports = dict(zip(_PORT_OPTIONS, chosen, strict=True))
         self.gcs_port = ports["--port"]
         self.dashboard_port = ports["--dashboard-port"]
         command = [
@@ -168,12 +196,6 @@ class LocalRayHead:
             self._process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
             )
-        try:
-            self._wait_until_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self._startup_timeout
@@ -187,7 +209,9 @@ class LocalRayHead:
     ) -> None:
         while True:
             if self._process is not None and self._process.poll() is not None:
-                raise RuntimeError(f"ray start exited with {self._process.returncode}:\n{self._log_tail()}")
+                log = self._log_tail()
+                kind = _PortClash if "port" in log.lower() and "use" in log.lower() else RuntimeError
+                raise kind(f"ray start exited with {self._process.returncode}:\n{log}")
             with contextlib.suppress(httpx.HTTPError):
                 if ready(http):
                     return
@@ -228,6 +252,10 @@ class LocalRayHead:
 
     def stop(self) -> None:
         """Stop every process this head started and remove its temp dir."""
+        self._terminate()
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+    def _terminate(self) -> None:
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             # `ray start --block` stops its children on SIGTERM.
@@ -240,7 +268,6 @@ class LocalRayHead:
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
         self._kill_leftovers(process.pid if process is not None else None)
-        shutil.rmtree(self.temp_dir, ignore_errors=True)
 
     def _kill_leftovers(self, pgid: int | None) -> None:
         """Kill processes that escaped the process group but belong to this head (they name its temp dir)."""
