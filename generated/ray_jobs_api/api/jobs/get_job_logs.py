@@ -72,8 +72,9 @@ def sync_detailed(
 ) -> Response[JobLogsResponse | str]:
     """Get the whole driver log of a job.
 
-     The entire log file in one JSON string (it can be large). It starts with the job
-    supervisor's lines (`… Runtime env is setting up.`, `Running entrypoint for job <id>: …`).
+     The entire log file in one JSON string (it can be large). It contains the job supervisor's
+    lines (`… Runtime env is setting up.`, `Running entrypoint for job <id>: …`), usually first,
+    but they are written concurrently with the entrypoint's output and can be interleaved with it.
     A job whose driver never started (e.g. its runtime environment failed) has `""`.
 
     Args:
@@ -105,8 +106,9 @@ def sync(
 ) -> JobLogsResponse | str | None:
     """Get the whole driver log of a job.
 
-     The entire log file in one JSON string (it can be large). It starts with the job
-    supervisor's lines (`… Runtime env is setting up.`, `Running entrypoint for job <id>: …`).
+     The entire log file in one JSON string (it can be large). It contains the job supervisor's
+    lines (`… Runtime env is setting up.`, `Running entrypoint for job <id>: …`), usually first,
+    but they are written concurrently with the entrypoint's output and can be interleaved with it.
     A job whose driver never started (e.g. its runtime environment failed) has `""`.
 
     Args:
@@ -133,8 +135,9 @@ async def asyncio_detailed(
 ) -> Response[JobLogsResponse | str]:
     """Get the whole driver log of a job.
 
-     The entire log file in one JSON string (it can be large). It starts with the job
-    supervisor's lines (`… Runtime env is setting up.`, `Running entrypoint for job <id>: …`).
+     The entire log file in one JSON string (it can be large). It contains the job supervisor's
+    lines (`… Runtime env is setting up.`, `Running entrypoint for job <id>: …`), usually first,
+    but they are written concurrently with the entrypoint's output and can be interleaved with it.
     A job whose driver never started (e.g. its runtime environment failed) has `""`.
 
     Args:
@@ -164,8 +167,9 @@ async def asyncio(
 ) -> JobLogsResponse | str | None:
     """Get the whole driver log of a job.
 
-     The entire log file in one JSON string (it can be large). It starts with the job
-    supervisor's lines (`… Runtime env is setting up.`, `Running entrypoint for job <id>: …`).
+     The entire log file in one JSON string (it can be large). It contains the job supervisor's
+    lines (`… Runtime env is setting up.`, `Running entrypoint for job <id>: …`), usually first,
+    but they are written concurrently with the entrypoint's output and can be interleaved with it.
     A job whose driver never started (e.g. its runtime environment failed) has `""`.
 
     Args:

@@ -88,8 +88,13 @@ def sync_detailed(
      Records the job as PENDING and returns at once; it does not wait for the job to start.
     The body is parsed as JSON whatever its `Content-Type`. Top-level keys whose value is
     `null` are dropped before validation (so `null` means "absent"); nested `null`s are kept.
-    Unknown keys are rejected with 400. Local paths in `runtime_env` are not accepted: upload
-    them first with `PUT /api/packages/gcs/{name}` and pass the `gcs://` URI.
+    Unknown keys are rejected with 400. The server is lenient in one way clients must not rely
+    on: JSON `true`/`false` pass where a number is declared (the server's Python treats a bool
+    as the integer 1/0); send numbers.
+
+    Local paths in `runtime_env` are not resolved by the server: a local `working_dir` is
+    accepted (200) and the job then FAILS with `JOB_SUPERVISOR_ACTOR_START_FAILURE` ("… is not a
+    valid URI"). Upload packages first with `PUT /api/packages/gcs/{name}` and pass the `gcs://` URI.
 
     Args:
         body (JobSubmitRequest): A top-level `null` is treated as an absent key.
@@ -123,8 +128,13 @@ def sync(
      Records the job as PENDING and returns at once; it does not wait for the job to start.
     The body is parsed as JSON whatever its `Content-Type`. Top-level keys whose value is
     `null` are dropped before validation (so `null` means "absent"); nested `null`s are kept.
-    Unknown keys are rejected with 400. Local paths in `runtime_env` are not accepted: upload
-    them first with `PUT /api/packages/gcs/{name}` and pass the `gcs://` URI.
+    Unknown keys are rejected with 400. The server is lenient in one way clients must not rely
+    on: JSON `true`/`false` pass where a number is declared (the server's Python treats a bool
+    as the integer 1/0); send numbers.
+
+    Local paths in `runtime_env` are not resolved by the server: a local `working_dir` is
+    accepted (200) and the job then FAILS with `JOB_SUPERVISOR_ACTOR_START_FAILURE` ("… is not a
+    valid URI"). Upload packages first with `PUT /api/packages/gcs/{name}` and pass the `gcs://` URI.
 
     Args:
         body (JobSubmitRequest): A top-level `null` is treated as an absent key.
@@ -153,8 +163,13 @@ async def asyncio_detailed(
      Records the job as PENDING and returns at once; it does not wait for the job to start.
     The body is parsed as JSON whatever its `Content-Type`. Top-level keys whose value is
     `null` are dropped before validation (so `null` means "absent"); nested `null`s are kept.
-    Unknown keys are rejected with 400. Local paths in `runtime_env` are not accepted: upload
-    them first with `PUT /api/packages/gcs/{name}` and pass the `gcs://` URI.
+    Unknown keys are rejected with 400. The server is lenient in one way clients must not rely
+    on: JSON `true`/`false` pass where a number is declared (the server's Python treats a bool
+    as the integer 1/0); send numbers.
+
+    Local paths in `runtime_env` are not resolved by the server: a local `working_dir` is
+    accepted (200) and the job then FAILS with `JOB_SUPERVISOR_ACTOR_START_FAILURE` ("… is not a
+    valid URI"). Upload packages first with `PUT /api/packages/gcs/{name}` and pass the `gcs://` URI.
 
     Args:
         body (JobSubmitRequest): A top-level `null` is treated as an absent key.
@@ -186,8 +201,13 @@ async def asyncio(
      Records the job as PENDING and returns at once; it does not wait for the job to start.
     The body is parsed as JSON whatever its `Content-Type`. Top-level keys whose value is
     `null` are dropped before validation (so `null` means "absent"); nested `null`s are kept.
-    Unknown keys are rejected with 400. Local paths in `runtime_env` are not accepted: upload
-    them first with `PUT /api/packages/gcs/{name}` and pass the `gcs://` URI.
+    Unknown keys are rejected with 400. The server is lenient in one way clients must not rely
+    on: JSON `true`/`false` pass where a number is declared (the server's Python treats a bool
+    as the integer 1/0); send numbers.
+
+    Local paths in `runtime_env` are not resolved by the server: a local `working_dir` is
+    accepted (200) and the job then FAILS with `JOB_SUPERVISOR_ACTOR_START_FAILURE` ("… is not a
+    valid URI"). Upload packages first with `PUT /api/packages/gcs/{name}` and pass the `gcs://` URI.
 
     Args:
         body (JobSubmitRequest): A top-level `null` is treated as an absent key.

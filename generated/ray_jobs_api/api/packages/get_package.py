@@ -76,7 +76,8 @@ def sync_detailed(
      Besides the check, the call pins the URI for `RAY_RUNTIME_ENV_TEMPORARY_REFERENCE_EXPIRATION_S`
     seconds (default 600) so it is not garbage-collected before the job that references it is
     submitted: call it before every submit that uses the package, even when it was uploaded before.
-    Any protocol other than `gcs` answers the generic 500 page.
+    Any protocol other than `gcs`, and a name containing `[` or `]` (the server parses
+    `gcs://<name>` as a URL, which fails as an invalid IPv6 host), answer the generic 500 page.
 
     Args:
         protocol (str):
@@ -113,7 +114,8 @@ def sync(
      Besides the check, the call pins the URI for `RAY_RUNTIME_ENV_TEMPORARY_REFERENCE_EXPIRATION_S`
     seconds (default 600) so it is not garbage-collected before the job that references it is
     submitted: call it before every submit that uses the package, even when it was uploaded before.
-    Any protocol other than `gcs` answers the generic 500 page.
+    Any protocol other than `gcs`, and a name containing `[` or `]` (the server parses
+    `gcs://<name>` as a URL, which fails as an invalid IPv6 host), answer the generic 500 page.
 
     Args:
         protocol (str):
@@ -145,7 +147,8 @@ async def asyncio_detailed(
      Besides the check, the call pins the URI for `RAY_RUNTIME_ENV_TEMPORARY_REFERENCE_EXPIRATION_S`
     seconds (default 600) so it is not garbage-collected before the job that references it is
     submitted: call it before every submit that uses the package, even when it was uploaded before.
-    Any protocol other than `gcs` answers the generic 500 page.
+    Any protocol other than `gcs`, and a name containing `[` or `]` (the server parses
+    `gcs://<name>` as a URL, which fails as an invalid IPv6 host), answer the generic 500 page.
 
     Args:
         protocol (str):
@@ -180,7 +183,8 @@ async def asyncio(
      Besides the check, the call pins the URI for `RAY_RUNTIME_ENV_TEMPORARY_REFERENCE_EXPIRATION_S`
     seconds (default 600) so it is not garbage-collected before the job that references it is
     submitted: call it before every submit that uses the package, even when it was uploaded before.
-    Any protocol other than `gcs` answers the generic 500 page.
+    Any protocol other than `gcs`, and a name containing `[` or `]` (the server parses
+    `gcs://<name>` as a URL, which fails as an invalid IPv6 host), answer the generic 500 page.
 
     Args:
         protocol (str):
