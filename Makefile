@@ -7,7 +7,8 @@ GEN_OUT := generated/ray_jobs_api
 GEN_ARGS := --path openapi/jobs.yaml --config openapi/generator.yaml --meta none --fail-on-warning
 PYTEST_ARGS ?=
 
-.PHONY: install generate check-generated test lint typecheck demo bench clean
+.PHONY: install generate check-generated test lint typecheck demo bench clean \
+	spec-tools node-tools chromium lint-spec spec-docs ts-client ts-check compat spec-drift
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
@@ -48,7 +49,8 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # The tests start their own Ray head (see tests/conftest.py) and stop exactly what they started.
-test: $(STAMP) check-generated
+# tests/spec also needs the pinned Node tools and Chromium: `spec-tools` installs them.
+test: $(STAMP) check-generated spec-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP)
@@ -56,3 +58,60 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# ------------------------------------------------------------------ the spec as a product
+# Node tools pinned in openapi/package.json + package-lock.json: Redocly CLI (lint, HTML docs),
+# openapi-typescript and TypeScript. `npm ci` installs exactly the lock file, into openapi/node_modules.
+NODE_BIN := openapi/node_modules/.bin
+NODE_STAMP := openapi/node_modules/.package-lock.json
+REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(NODE_BIN)/redocly
+SPEC_DOCS := build/spec-docs/index.html
+TS_DIR := clients/typescript
+TS_SCHEMA := $(TS_DIR)/src/schema.d.ts
+
+$(NODE_STAMP): openapi/package.json openapi/package-lock.json
+	npm ci --prefix openapi --no-audit --no-fund
+	touch $@
+
+# Without npm, say so and go on: the tests in tests/spec then skip with that reason (and fail under CI).
+node-tools:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(NODE_STAMP); \
+	else echo "npm not found: install Node.js >= 20.19 for the spec tools (tests/spec will skip)" >&2; fi
+
+# Headless Chromium for the docs test (Debian's package; CI runs as root on a fresh machine).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } || \
+		echo "could not install chromium (needs root and apt): the docs test will skip (and fail under CI)" >&2
+
+spec-tools: node-tools chromium
+
+lint-spec: $(NODE_STAMP)
+	$(REDOCLY) lint --config openapi/redocly.yaml
+
+# A single self-contained HTML page (scripts and spec inlined, no network fetches): open it in a browser.
+spec-docs: $(NODE_STAMP)
+	$(REDOCLY) build-docs jobs --config openapi/redocly.yaml --inlineBundle -o $(SPEC_DOCS)
+
+# TypeScript types generated from the spec (committed, like generated/), then the typed smoke client
+# type-checked strictly and compiled to build/ts-client/smoke.js.
+ts-client: $(NODE_STAMP)
+	$(NODE_BIN)/openapi-typescript openapi/jobs.yaml -o $(TS_SCHEMA)
+	$(NODE_BIN)/tsc -p $(TS_DIR) --strict
+
+ts-check: $(NODE_STAMP)
+	$(NODE_BIN)/openapi-typescript openapi/jobs.yaml -o $(TS_SCHEMA) --check
+	$(NODE_BIN)/tsc -p $(TS_DIR) --strict --noEmit
+
+# Opt-in: run the compat probe (tests/compat) against heads of older Ray releases, each installed in
+# its own venv under build/compat/ (about 400 MB each). Prints what differs from the spec.
+COMPAT_RAY_VERSIONS ?= 2.40.0 2.48.0
+compat: $(STAMP)
+	$(BIN)/python tools/compat.py --python $(PYTHON) $(COMPAT_RAY_VERSIONS)
+
+# Read-only drift check of a running server against the spec: make spec-drift ADDRESS=http://host:8265
+# (token from RAY_AUTH_TOKEN). Exit 1 when the server answers something the spec does not describe.
+ADDRESS ?=
+spec-drift: $(STAMP)
+	@test -n "$(ADDRESS)" || { echo "usage: make spec-drift ADDRESS=http://host:8265" >&2; exit 2; }
+	$(BIN)/python tools/spec_drift.py $(ADDRESS)
