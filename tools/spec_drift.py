@@ -13,6 +13,9 @@ a package that do not exist — and checks each answer against the operation it 
 * ``schema``              any other schema violation (a missing required key, a wrong type…);
 * ``api-version``         ``GET /api/version`` reports a Jobs API version other than ``info.version``.
 
+Values outside an ``x-open-enum`` property's enum are drift too, although the spec accepts any
+string there for forward compatibility.
+
 Unknown fields are drift even though the spec's objects are open (``additionalProperties`` is not
 ``false``, so that old clients keep working): they are what the spec has not described yet. Free-form
 maps (``runtime_env``, ``metadata``) are never reported.
@@ -132,6 +135,10 @@ def _strict_copy(document: Mapping[str, Any]) -> Any:
         if isinstance(node, dict):
             if isinstance(node.get("properties"), dict) and "additionalProperties" not in node:
                 node["additionalProperties"] = False
+            if node.get("x-open-enum") and isinstance(node.get("anyOf"), list):
+                # An open enum accepts any string so clients don't break; a value outside the
+                # referenced enum is still something the spec has not described yet.
+                node["anyOf"] = [branch for branch in node["anyOf"] if "$ref" in branch]
             for value in node.values():
                 visit(value)
         elif isinstance(node, list):

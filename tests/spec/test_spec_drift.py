@@ -224,19 +224,18 @@ def test_wrapper_keeps_unknown_fields(fake_server: FakeJobServer, monkeypatch: p
         assert listed.extra == {"entrypoint_priority": 5}
 
 
-@pytest.mark.parametrize("fake_server", [([{**JOB, "status": "PAUSED"}], {})], indirect=True)
+@pytest.mark.parametrize("fake_server", [([{**JOB, "status": "PAUSED"}, JOB], {})], indirect=True)
 def test_wrapper_on_an_unknown_status(fake_server: FakeJobServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Recorded behaviour, not a wish: an unknown status makes the generated model raise, and the
-    wrapper turns that into ``UnexpectedResponseError`` (a ``RuntimeError``) for the whole call —
-    ``list_jobs`` too, so one job in a new status hides every other job."""
-    from ray_jobs_client import JobSubmissionClient
-    from ray_jobs_client.errors import UnexpectedResponseError
+    """A status from a newer Ray is kept (not terminal, so waiting goes on) and does not hide the
+    other jobs of a list."""
+    from ray_jobs_client import JobStatus, JobSubmissionClient
 
     _address_from_argument(monkeypatch)
     with JobSubmissionClient(fake_server.address) as client:
-        with pytest.raises(UnexpectedResponseError) as info:
-            client.get_job_info("rjc-fake-1")
-        assert info.value.status_code == 200
-        assert "'PAUSED' is not a valid JobStatus" in str(info.value.__cause__)
-        with pytest.raises(UnexpectedResponseError):
-            client.list_jobs()
+        details = client.get_job_info("rjc-fake-1")
+        assert details.status == "PAUSED"
+        assert isinstance(details.status, JobStatus)
+        assert not details.status.is_terminal()
+        statuses = [job.status for job in client.list_jobs()]
+        assert statuses == ["PAUSED", "SUCCEEDED"]
+        assert statuses[1] is JobStatus.SUCCEEDED

@@ -19,8 +19,23 @@ _Dict = dict  # `JobDetails.dict()` (Ray's API) shadows the builtin inside the c
 __all__ = ["DriverInfo", "JobDetails", "JobInfo", "JobStatus", "JobType"]
 
 
-class JobStatus(StrEnum):
-    """The status of a job. STOPPED, SUCCEEDED and FAILED are terminal."""
+class _OpenStrEnum(StrEnum):
+    """A ``str`` enum that also accepts values it does not know (from a newer server), as
+    pseudo-members compared by value, instead of failing to parse the whole response."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> _OpenStrEnum | None:
+        if not isinstance(value, str):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = value
+        member._value_ = value
+        return member
+
+
+class JobStatus(_OpenStrEnum):
+    """The status of a job. STOPPED, SUCCEEDED and FAILED are terminal; a status this client does
+    not know yet (from a newer Ray) is kept as is and treated as not terminal."""
 
     PENDING = "PENDING"
     RUNNING = "RUNNING"
@@ -36,7 +51,7 @@ class JobStatus(StrEnum):
 _TERMINAL = frozenset({JobStatus.STOPPED, JobStatus.SUCCEEDED, JobStatus.FAILED})
 
 
-class JobType(StrEnum):
+class JobType(_OpenStrEnum):
     """SUBMISSION jobs came through the job server; DRIVER jobs are scripts that called ``ray.init()``."""
 
     SUBMISSION = "SUBMISSION"
@@ -136,8 +151,8 @@ class JobInfo:
 def job_details_from_api(api: _ApiJobDetails) -> JobDetails:
     """Convert the generated model into the public one (the only place that does)."""
     return JobDetails(
-        type=JobType(api.type_.value),
-        status=JobStatus(api.status.value),
+        type=JobType(str(api.type_)),
+        status=JobStatus(str(api.status)),
         entrypoint=api.entrypoint,
         job_id=api.job_id,
         submission_id=api.submission_id,

@@ -338,13 +338,19 @@ export interface components {
         };
         /** @description Every key is always present; most are `null` until the job gets that far. */
         JobDetails: {
-            type: components["schemas"]["JobType"];
+            /** @description One of `JobType`; declared open (any string) for forward compatibility. */
+            type: components["schemas"]["JobType"] | string;
             /** @description Ray job id (hex) of the submission's last driver; `null` if the entrypoint never called `ray.init()`. */
             job_id: string | null;
             /** @description `null` for driver jobs. */
             submission_id: string | null;
             driver_info: components["schemas"]["DriverInfo"] | null;
-            status: components["schemas"]["JobStatus"];
+            /**
+             * @description One of `JobStatus`. Declared open (any string) so that clients built from this spec keep
+             *     working if a newer Ray adds a status; treat an unknown status as not terminal.
+             *     (`x-open-enum`: the known values are the referenced enum; others are drift, not errors.)
+             */
+            status: components["schemas"]["JobStatus"] | string;
             entrypoint: string;
             /** @description Human-readable status detail (`null` for driver jobs). */
             message: string | null;

@@ -23,13 +23,15 @@ class JobDetails:
     """Every key is always present; most are `null` until the job gets that far.
 
     Attributes:
-        type_ (JobType): SUBMISSION jobs came through this API; DRIVER jobs are scripts that called `ray.init()`
-            themselves.
+        type_ (JobType | str): One of `JobType`; declared open (any string) for forward compatibility.
         job_id (None | str): Ray job id (hex) of the submission's last driver; `null` if the entrypoint never called
             `ray.init()`.
         submission_id (None | str): `null` for driver jobs.
         driver_info (DriverInfo | None):
-        status (JobStatus): STOPPED, SUCCEEDED and FAILED are terminal. Driver jobs are only RUNNING or SUCCEEDED.
+        status (JobStatus | str): One of `JobStatus`. Declared open (any string) so that clients built from this spec
+            keep
+            working if a newer Ray adds a status; treat an unknown status as not terminal.
+            (`x-open-enum`: the known values are the referenced enum; others are drift, not errors.)
         entrypoint (str):
         message (None | str): Human-readable status detail (`null` for driver jobs).
         error_type (None | str): Why a job failed, when known: `RUNTIME_ENV_SETUP_FAILURE`,
@@ -49,11 +51,11 @@ class JobDetails:
         driver_exit_code (int | None): Exit code of the entrypoint; `null` until it exited, and for stopped jobs.
     """
 
-    type_: JobType
+    type_: JobType | str
     job_id: None | str
     submission_id: None | str
     driver_info: DriverInfo | None
-    status: JobStatus
+    status: JobStatus | str
     entrypoint: str
     message: None | str
     error_type: None | str
@@ -71,7 +73,11 @@ class JobDetails:
         from ..models.job_metadata import JobMetadata  # noqa: PLC0415
         from ..models.runtime_env import RuntimeEnv  # noqa: PLC0415
 
-        type_ = self.type_.value
+        type_: str
+        if isinstance(self.type_, JobType):
+            type_ = self.type_.value
+        else:
+            type_ = self.type_
 
         job_id: None | str
         job_id = self.job_id
@@ -85,7 +91,11 @@ class JobDetails:
         else:
             driver_info = self.driver_info
 
-        status = self.status.value
+        status: str
+        if isinstance(self.status, JobStatus):
+            status = self.status.value
+        else:
+            status = self.status
 
         entrypoint = self.entrypoint
 
@@ -153,7 +163,19 @@ class JobDetails:
         from ..models.runtime_env import RuntimeEnv  # noqa: PLC0415
 
         d = dict(src_dict)
-        type_ = JobType(d.pop("type"))
+
+        def _parse_type_(data: object) -> JobType | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                type_type_0 = JobType(data)
+
+                return type_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(JobType | str, data)
+
+        type_ = _parse_type_(d.pop("type"))
 
         def _parse_job_id(data: object) -> None | str:
             if data is None:
@@ -184,7 +206,18 @@ class JobDetails:
 
         driver_info = _parse_driver_info(d.pop("driver_info"))
 
-        status = JobStatus(d.pop("status"))
+        def _parse_status(data: object) -> JobStatus | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                status_type_0 = JobStatus(data)
+
+                return status_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(JobStatus | str, data)
+
+        status = _parse_status(d.pop("status"))
 
         entrypoint = d.pop("entrypoint")
 
