@@ -51,6 +51,7 @@ class _PortClash(RuntimeError):
 
 
 _TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
+_CLEAN_FOR = 2.0  # seconds without a warm-up record before the head counts as fresh
 
 
 def free_port() -> int:
@@ -114,6 +115,8 @@ class LocalRayHead:
         self.gcs_port = 0
         self.log_path = self.temp_dir / "ray-start.log"
         self._warm_ups = 0
+        self._warmed = False
+        self._clean_since: float | None = None
 
     @classmethod
     def with_token(cls, **kwargs: object) -> LocalRayHead:
@@ -226,11 +229,16 @@ class LocalRayHead:
         return http.get("/api/version").status_code == 200
 
     def _warm_up_job_ran(self, http: httpx.Client) -> bool:
-        """Submit `echo` until one run succeeds, then delete every warm-up record (the head looks new)."""
+        """Submit `echo` until one run succeeds, then delete every warm-up record (the head looks new).
+
+        A deleted record can reappear once (the job's supervisor may write its final status after
+        the delete), so the head is ready only when no warm-up record has been listed for a while.
+        """
         jobs = http.get("/api/jobs/").json()
         warm_ups = [job for job in jobs if str(job.get("submission_id")).startswith(_WARM_UP_PREFIX)]
-        if not any(job["status"] == "SUCCEEDED" for job in warm_ups):
-            if all(job["status"] in _TERMINAL for job in warm_ups):
+        if not self._warmed:
+            self._warmed = any(job["status"] == "SUCCEEDED" for job in warm_ups)
+            if not self._warmed and all(job["status"] in _TERMINAL for job in warm_ups):
                 self._warm_ups += 1
                 # Early attempts may answer 500 "No available agent"; the next round tries again.
                 http.post(
@@ -238,11 +246,15 @@ class LocalRayHead:
                     json={"entrypoint": "echo ready", "submission_id": f"{_WARM_UP_PREFIX}{self._warm_ups}"},
                 )
             return False
-        if not all(job["status"] in _TERMINAL for job in warm_ups):
+        if warm_ups:
+            self._clean_since = None
+            for job in warm_ups:
+                if job["status"] in _TERMINAL:
+                    http.delete(f"/api/jobs/{job['submission_id']}")
             return False
-        for job in warm_ups:
-            http.delete(f"/api/jobs/{job['submission_id']}").raise_for_status()
-        return True
+        now = time.monotonic()
+        self._clean_since = self._clean_since or now
+        return now - self._clean_since >= _CLEAN_FOR
 
     def _log_tail(self) -> str:
         try:
