@@ -1,13 +1,16 @@
 """Shared fixtures: one live Ray head for the whole session.
 
 The head runs with token authentication on, so that every test also exercises auth (headers on
-HTTP and on the log WebSocket). The session's environment gets ``RAY_AUTH_MODE=token`` and
-``RAY_AUTH_TOKEN`` so that both this client and Ray's own find the token the way users' do.
+HTTP and on the log WebSocket). The token is chosen when pytest starts and put into the process
+environment (``RAY_AUTH_MODE=token``, ``RAY_AUTH_TOKEN``) before any test can import Ray: Ray reads
+its auth mode once per process, so this client and Ray's own both find the token the way users'
+clients do, whatever test runs first. Subprocesses (the CLIs) inherit it.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 
@@ -16,25 +19,34 @@ import pytest
 
 from ray_jobs_client.testing import LocalRayHead
 
+_SESSION_ENV = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_ADDRESS", "RAY_API_SERVER_ADDRESS")
+_saved_env: dict[str, str | None] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _saved_env.update({name: os.environ.get(name) for name in _SESSION_ENV})
+    # A developer's own cluster address must not leak into the tests.
+    os.environ.pop("RAY_ADDRESS", None)
+    os.environ.pop("RAY_API_SERVER_ADDRESS", None)
+    os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_urlsafe(24)})
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for name, value in _saved_env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
 
 @pytest.fixture(scope="session")
 def ray_head() -> Iterator[LocalRayHead]:
     """A live Ray head (token auth on), started once per test session and stopped at its end."""
-    head = LocalRayHead.with_token(num_cpus=2, num_gpus=1, resources={"Custom": 1})
+    head = LocalRayHead(token=os.environ["RAY_AUTH_TOKEN"], num_cpus=2, num_gpus=1, resources={"Custom": 1})
     head.start()
-    saved = {name: os.environ.get(name) for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_ADDRESS",
-                                                      "RAY_API_SERVER_ADDRESS")}
-    os.environ.update(head.client_env())
-    os.environ.pop("RAY_ADDRESS", None)
-    os.environ.pop("RAY_API_SERVER_ADDRESS", None)
     try:
         yield head
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
         head.stop()
 
 

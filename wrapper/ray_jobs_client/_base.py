@@ -10,7 +10,7 @@ import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from ray_jobs_api.models import (
@@ -23,12 +23,14 @@ from ray_jobs_api.models import (
 from ray_jobs_api.models import RuntimeEnv as ApiRuntimeEnv
 
 from . import _calls
-from ._core import Flow, Pause
+from ._core import Call, Flow, Pause
 from .address import resolve_cluster_info
 from .auth import auth_headers
 from .errors import (
     APIConnectionError,
+    CertificateError,
     JobAlreadyExistsError,
+    JobNotFoundError,
     JobsClientError,
     JobWaitTimeoutError,
     NotFoundError,
@@ -37,7 +39,7 @@ from .errors import (
     UnsupportedServerError,
 )
 from .models import JobDetails, JobStatus
-from .transport import RetryPolicy
+from .transport import TRANSIENT_STATUSES, RetryPolicy
 
 if TYPE_CHECKING:
     from .logs import LogCursor
@@ -54,6 +56,8 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 _SUBMISSION_ALPHABET = "".join(
     c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" if c not in "IloO0"
 )
+
+T = TypeVar("T")
 
 ProgressCallback = Callable[[str, int, int], None]
 """Upload progress: ``(package uri, bytes sent so far, total bytes)``."""
@@ -319,6 +323,40 @@ class ClientBase:
             body.entrypoint_label_selector = LabelSelector.from_dict(entrypoint_label_selector)
         return (yield from self._submit_once(body, merged_metadata, wire_env))
 
+    def _retrying(
+        self,
+        what: str,
+        make_call: Callable[[], Call[T]],
+        settle: Callable[[JobsClientError], Flow[T] | None] = lambda _: None,
+    ) -> Flow[T]:
+        """Perform a call that the transport must not repeat blindly, retrying transient failures here.
+
+        ``settle`` decides what a definitive error *after a retry* means: an earlier attempt may have
+        done the work before its response was lost ("already exists", "does not exist"). It returns a
+        flow giving the call's result, or ``None`` to raise the error.
+        """
+        policy = self._retry_policy
+        attempt = 0
+        while True:
+            try:
+                result: T = yield make_call()
+                return result
+            except (APIConnectionError, ServerError) as exc:
+                if attempt < policy.max_retries and _transient(exc):
+                    attempt += 1
+                    logger.info("%s failed (%s); retry %d.", what, exc, attempt)
+                    yield Pause(policy.delay(attempt, getattr(exc, "retry_after", None)))
+                    continue
+                settled = settle(exc) if attempt else None
+                if settled is None:
+                    raise
+                return (yield from settled)
+            except JobsClientError as exc:
+                settled = settle(exc) if attempt else None
+                if settled is None:
+                    raise
+                return (yield from settled)
+
     def _submit_once(
         self, body: JobSubmitRequest, metadata: dict[str, str], runtime_env: dict[str, Any]
     ) -> Flow[str]:
@@ -328,50 +366,62 @@ class ClientBase:
         second job; if a repeat answers "already exists", the job is looked up and, if it is the one
         this call submitted, its id is returned instead of an error.
         """
-        policy = self._retry_policy
         submission_id = str(body.submission_id)
-        attempt = 0
-        while True:
-            try:
-                result: str = yield _calls.submit_job(body)
-                return result
-            except JobAlreadyExistsError:
-                if attempt == 0:
-                    raise
-                existing: JobDetails = yield _calls.get_job_info(submission_id)
-                if (existing.entrypoint, existing.metadata, existing.runtime_env) != (
-                    body.entrypoint,
-                    metadata,
-                    runtime_env,
-                ):
-                    raise
-                logger.info("Job %s was created by an earlier attempt of this submit.", submission_id)
-                return submission_id
-            except (APIConnectionError, ServerError) as exc:
-                attempt += 1
-                if attempt > policy.max_retries or not _transient(exc):
-                    raise
-                logger.info("Submitting %s failed (%s); retry %d.", submission_id, exc, attempt)
-                yield Pause(policy.delay(attempt))
+
+        def ours_already(error: JobsClientError) -> Flow[str] | None:
+            return (
+                self._confirm_submitted(body, metadata, runtime_env, error)
+                if isinstance(error, JobAlreadyExistsError)
+                else None
+            )
+
+        return (
+            yield from self._retrying(
+                f"Submitting {submission_id}", lambda: _calls.submit_job(body), ours_already
+            )
+        )
+
+    def _confirm_submitted(
+        self,
+        body: JobSubmitRequest,
+        metadata: dict[str, str],
+        runtime_env: dict[str, Any],
+        error: JobsClientError,
+    ) -> Flow[str]:
+        submission_id = str(body.submission_id)
+        existing: JobDetails = yield _calls.get_job_info(submission_id)
+        if (existing.entrypoint, existing.metadata, existing.runtime_env) != (
+            body.entrypoint,
+            metadata,
+            runtime_env,
+        ):
+            raise error
+        logger.info("Job %s was created by an earlier attempt of this submit.", submission_id)
+        return submission_id
+
+    def _delete_flow(self, job_id: str) -> Flow[bool]:
+        """DELETE a job; if a retry finds it gone, the lost earlier attempt deleted it."""
+
+        def deleted_already(error: JobsClientError) -> Flow[bool] | None:
+            return _immediately(True) if isinstance(error, JobNotFoundError) else None
+
+        return (
+            yield from self._retrying(
+                f"Deleting {job_id}", lambda: _calls.delete_job(job_id), deleted_already
+            )
+        )
 
     def _upload(self, package: Package, upload_progress: ProgressCallback | None) -> Flow[None]:
         """PUT a package, retrying transient failures (the same bytes again: PUT overwrites)."""
-        policy = self._retry_policy
         with package.open() as (file, size):
             logger.info("Uploading package %s (%d bytes).", package.uri, size)
-            attempt = 0
-            while True:
+
+            def upload() -> Call[None]:
                 file.seek(0)
                 progress = _progress_for(package.uri, size, upload_progress)
-                try:
-                    yield _calls.upload_package(package.protocol, package.package_name, file, progress)
-                    return
-                except (APIConnectionError, ServerError) as exc:
-                    attempt += 1
-                    if attempt > policy.max_retries or not _transient(exc):
-                        raise
-                    logger.info("Uploading %s failed (%s); retry %d.", package.uri, exc, attempt)
-                    yield Pause(policy.delay(attempt))
+                return _calls.upload_package(package.protocol, package.package_name, file, progress)
+
+            yield from self._retrying(f"Uploading {package.uri}", upload)
 
     def _wait_flow(
         self,
@@ -432,8 +482,14 @@ class ClientBase:
 def _transient(exc: APIConnectionError | ServerError) -> bool:
     """Worth another attempt: the server was unreachable, a gateway failed, or the job server said so."""
     if isinstance(exc, APIConnectionError):
-        return True
-    return exc.status_code in (502, 503, 504) or "please try again later" in exc.body
+        return not isinstance(exc, CertificateError)
+    return exc.status_code in TRANSIENT_STATUSES or "please try again later" in exc.body
+
+
+def _immediately(value: T) -> Flow[T]:
+    """A flow that makes no call."""
+    return value
+    yield  # a generator, so that it can be used with `yield from`
 
 
 def _progress_for(uri: str, total: int, callback: ProgressCallback | None) -> Callable[[int], None] | None:

@@ -26,6 +26,7 @@ from .errors import (
     APIStatusError,
     APITimeoutError,
     BadRequestError,
+    CertificateError,
     JobAlreadyExistsError,
     JobNotFoundError,
     JobNotTerminalError,
@@ -38,6 +39,7 @@ from .errors import (
     UnauthorizedError,
     UnexpectedResponseError,
 )
+from .transport import is_certificate_error, retry_after_seconds
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -85,12 +87,19 @@ class Pause:
 # --------------------------------------------------------------------------- responses → results
 
 
-def check_response(call: Call[T], status_code: int, parsed: Any, content: bytes) -> T:
+def check_response(
+    call: Call[T], status_code: int, parsed: Any, content: bytes, headers: Mapping[str, str] | None = None
+) -> T:
     """Turn a generated ``Response`` into the call's result, or raise the matching exception."""
     convert = call.results.get(status_code)
     if convert is None:
         raise error_for_status(
-            status_code, _body_text(content), method=call.method, path=call.path, not_found=call.not_found
+            status_code,
+            _body_text(content),
+            method=call.method,
+            path=call.path,
+            not_found=call.not_found,
+            retry_after=retry_after_seconds(headers or {}),
         )
     try:
         return convert(parsed)
@@ -105,6 +114,7 @@ def error_for_status(
     method: str,
     path: str,
     not_found: type[NotFoundError] = NotFoundError,
+    retry_after: float | None = None,
 ) -> APIStatusError:
     """The exception for a failed response: a :class:`RuntimeError` subclass, Ray's message format."""
     kind: type[APIStatusError]
@@ -141,7 +151,7 @@ def error_for_status(
         kind = UnexpectedResponseError
     if message is None and len(body) > _MAX_BODY_IN_MESSAGE:
         message = f"Request failed with status code {status_code}: {_clip(body)}."
-    return kind(status_code, body, method=method, path=path, message=message)
+    return kind(status_code, body, method=method, path=path, message=message, retry_after=retry_after)
 
 
 def _unexpected(call: Call[Any], status_code: int, content: bytes, why: str) -> UnexpectedResponseError:
@@ -218,6 +228,12 @@ def translating_errors(call: Call[Any], base_url: str) -> Iterator[None]:
             f"{call.method} {call.path} timed out ({type(exc).__name__}) talking to {base_url}."
         ) from exc
     except httpx.TransportError as exc:
+        if is_certificate_error(exc):
+            raise CertificateError(
+                f"Failed to connect to Ray at address: {base_url}: the server's TLS certificate could not "
+                f"be verified ({exc}). Pass verify=<CA bundle file or directory>, or verify=False to skip "
+                "the check."
+            ) from exc
         raise APIConnectionError(
             f"Failed to connect to Ray at address: {base_url} ({call.method} {call.path}: {exc})."
         ) from exc
@@ -284,7 +300,7 @@ def send(call: Call[T], api: Any, base_url: str) -> T:
         kwargs = _with_body(call, _ProgressReader(call.upload, call.upload_progress))
     with translating_errors(call, base_url):
         response = call.endpoint.sync_detailed(client=api, **kwargs)
-    return check_response(call, response.status_code, response.parsed, response.content)
+    return check_response(call, response.status_code, response.parsed, response.content, response.headers)
 
 
 async def asend(call: Call[T], api: Any, base_url: str) -> T:
@@ -294,7 +310,7 @@ async def asend(call: Call[T], api: Any, base_url: str) -> T:
         kwargs = _with_body(call, _async_chunks(call.upload, call.upload_progress))
     with translating_errors(call, base_url):
         response = await call.endpoint.asyncio_detailed(client=api, **kwargs)
-    return check_response(call, response.status_code, response.parsed, response.content)
+    return check_response(call, response.status_code, response.parsed, response.content, response.headers)
 
 
 def run_flow(flow: Flow[R], perform: Callable[[Call[Any]], Any]) -> R:

@@ -164,7 +164,7 @@ class AsyncJobSubmissionClient(ClientBase):
 
     async def delete_job(self, job_id: str) -> bool:
         """Delete a terminal job's record (raises :class:`JobNotTerminalError` while it runs)."""
-        return await self._send(_calls.delete_job(job_id))
+        return await self._run(self._delete_flow(job_id))
 
     async def get_job_info(self, job_id: str) -> JobDetails:
         """Everything the server knows about a job (by submission id or Ray job id)."""

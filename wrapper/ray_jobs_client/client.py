@@ -149,7 +149,7 @@ class JobSubmissionClient(ClientBase):
 
     def delete_job(self, job_id: str) -> bool:
         """Delete a terminal job's record (raises :class:`JobNotTerminalError` while it runs)."""
-        return self._send(_calls.delete_job(job_id))
+        return self._run(self._delete_flow(job_id))
 
     def get_job_info(self, job_id: str) -> JobDetails:
         """Everything the server knows about a job (by submission id or Ray job id)."""

@@ -20,6 +20,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "CertificateError",
     "JobAlreadyExistsError",
     "JobNotFoundError",
     "JobNotTerminalError",
@@ -60,12 +61,21 @@ class APIStatusError(JobsClientError, RuntimeError):
     """
 
     def __init__(
-        self, status_code: int, body: str, *, method: str = "", path: str = "", message: str | None = None
+        self,
+        status_code: int,
+        body: str,
+        *,
+        method: str = "",
+        path: str = "",
+        message: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.status_code = status_code
         self.body = body
         self.method = method
         self.path = path
+        #: Seconds the server asked to wait before retrying (its ``Retry-After`` header), if any.
+        self.retry_after = retry_after
         super().__init__(message or f"Request failed with status code {status_code}: {body}.")
 
     @property
@@ -149,6 +159,12 @@ class APIConnectionError(JobsClientError, ConnectionError):
 
 class APITimeoutError(APIConnectionError, TimeoutError):
     """A request did not complete within its timeout."""
+
+
+class CertificateError(APIConnectionError):
+    """The server's TLS certificate could not be verified (pass ``verify=<CA file or dir>``).
+
+    Never retried: trying again cannot make the certificate trusted."""
 
 
 # --------------------------------------------------------------------------- other

@@ -4,7 +4,7 @@ What is retried, with capped exponential backoff and full jitter (``Retry-After`
 
 * failures to connect — the request never reached the server, so any request is safe to repeat;
 * failures after the request was sent (reset, dropped keep-alive connection, read timeout) and
-  502/503/504 answers — for every request whose repetition cannot duplicate work: all of this API's
+  429/502/503/504 answers — for every request whose repetition cannot duplicate work: all of this API's
   calls except ``POST /api/jobs/`` (submit), which the client retries itself so that it can tell
   "my first attempt already created the job" from a real duplicate; and only when the body can be
   sent again (bytes, not a consumed stream — package uploads are retried by the client).
@@ -13,14 +13,26 @@ What is retried, with capped exponential backoff and full jitter (``Retry-After`
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
 import random
+import ssl
 import time
+from collections.abc import Mapping
 
 import attrs
 import httpx
 
-__all__ = ["AsyncRetryTransport", "RetryPolicy", "RetryTransport"]
+__all__ = [
+    "TRANSIENT_STATUSES",
+    "AsyncRetryTransport",
+    "RetryPolicy",
+    "RetryTransport",
+    "retry_after_seconds",
+]
+
+#: Answers that mean "not done, try again later": too many requests, and gateway failures.
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 
 _CONNECT_PHASE = (httpx.ConnectError, httpx.ConnectTimeout)
 _AFTER_SEND = (
@@ -39,22 +51,27 @@ class RetryPolicy:
     max_retries: int = 5
     backoff_initial: float = 0.25
     backoff_max: float = 8.0
-    retry_statuses: frozenset[int] = frozenset({502, 503, 504})
+    retry_statuses: frozenset[int] = TRANSIENT_STATUSES
     #: Longest ``Retry-After`` honoured; a server asking for more gets this.
     retry_after_max: float = 30.0
 
-    def delay(self, attempt: int, response: httpx.Response | None = None) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based)."""
-        if response is not None:
-            asked = _retry_after(response)
-            if asked is not None:
-                return min(asked, self.retry_after_max)
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based); the server's ``Retry-After``
+        (capped at ``retry_after_max``) wins over the backoff."""
+        if retry_after is not None:
+            return min(retry_after, self.retry_after_max)
         ceiling = min(self.backoff_max, self.backoff_initial * (2 ** (attempt - 1)))
         return random.uniform(0, ceiling)
 
     def may_repeat(self, request: httpx.Request) -> bool:
-        """Can ``request`` be sent again after it may have reached the server?"""
-        if request.method == "POST" and request.url.path.endswith("/api/jobs/"):
+        """Can ``request`` be sent again after it may have reached the server?
+
+        Submit and delete are retried by the client itself, which can tell a real error from the
+        effect of its own lost first attempt ("already exists", "does not exist").
+        """
+        if request.method == "DELETE" or (
+            request.method == "POST" and request.url.path.endswith("/api/jobs/")
+        ):
             return False
         return isinstance(request.stream, httpx.ByteStream)
 
@@ -68,22 +85,40 @@ class RetryPolicy:
     def should_retry_error(self, request: httpx.Request, exc: Exception, attempt: int) -> bool:
         if attempt > self.max_retries:
             return False
+        if is_certificate_error(exc):
+            return False
         if isinstance(exc, _CONNECT_PHASE):
             return True
         return isinstance(exc, _AFTER_SEND) and self.may_repeat(request)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
+def is_certificate_error(exc: BaseException) -> bool:
+    """True if TLS certificate verification is what failed (anywhere in the exception's chain)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """The ``Retry-After`` header in seconds (delta-seconds or an HTTP date); None if absent or unreadable."""
+    value = headers.get("Retry-After")
+    if not value:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
         pass
-    when = email.utils.parsedate_to_datetime(value) if value else None
-    if when is None:
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # an HTTP date is always GMT
+        when = when.replace(tzinfo=datetime.UTC)
     return max(0.0, when.timestamp() - time.time())
 
 
@@ -110,7 +145,7 @@ class RetryTransport(httpx.BaseTransport):
             if not self.policy.should_retry_status(request, response, attempt):
                 return response
             response.close()
-            time.sleep(self.policy.delay(attempt, response))
+            time.sleep(self.policy.delay(attempt, retry_after_seconds(response.headers)))
 
     def close(self) -> None:
         self._inner.close()
@@ -142,7 +177,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
             if not self.policy.should_retry_status(request, response, attempt):
                 return response
             await response.aclose()
-            await asyncio.sleep(self.policy.delay(attempt, response))
+            await asyncio.sleep(self.policy.delay(attempt, retry_after_seconds(response.headers)))
 
     async def aclose(self) -> None:
         await self._inner.aclose()

@@ -1,0 +1,186 @@
+"""Helpers for the fault-injection tests: direct (proxy-free) access to the head for set-up and
+checks, a job that prints numbered lines, and sync and async clients behind one sync interface."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
+
+TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Poll ``condition`` until it holds (for what the proxy counts after the client moved on)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not true after {timeout} s"
+        time.sleep(0.02)
+
+
+def line_printer(lines: int, interval: float) -> str:
+    """An entrypoint printing ``line 0`` … ``line <lines-1>``, one every ``interval`` seconds."""
+    script = (
+        f"import time\nfor i in range({lines}):\n"
+        f"    print(f'line {{i}}', flush=True)\n    time.sleep({interval})"
+    )
+    return f'python -c "{script}"'
+
+
+def printed_lines(log: str) -> list[str]:
+    return [line for line in log.splitlines() if line.startswith("line ")]
+
+
+class HeadJobs:
+    """The session head reached directly, bypassing any proxy: the ground truth for assertions."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+        self.submitted: list[str] = []
+
+    def submit(self, entrypoint: str) -> str:
+        response = self.http.post("/api/jobs/", json={"entrypoint": entrypoint})
+        response.raise_for_status()
+        job_id: str = response.json()["submission_id"]
+        self.submitted.append(job_id)
+        return job_id
+
+    def info(self, job_id: str) -> dict[str, Any]:
+        response = self.http.get(f"/api/jobs/{job_id}")
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+    def wait(self, job_id: str, timeout: float = 90.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while (info := self.info(job_id))["status"] not in TERMINAL:
+            assert time.monotonic() < deadline, f"job {job_id} still {info['status']} after {timeout} s"
+            time.sleep(0.2)
+        return info
+
+    def logs(self, job_id: str) -> str:
+        response = self.http.get(f"/api/jobs/{job_id}/logs")
+        response.raise_for_status()
+        return response.json()["logs"]  # type: ignore[no-any-return]
+
+    def with_entrypoint_containing(self, marker: str) -> list[dict[str, Any]]:
+        return [job for job in self.http.get("/api/jobs/").json() if marker in job["entrypoint"]]
+
+    def stop_unfinished(self) -> None:
+        for job_id in self.submitted:
+            response = self.http.get(f"/api/jobs/{job_id}")
+            if response.status_code == 200 and response.json()["status"] not in TERMINAL:
+                self.http.post(f"/api/jobs/{job_id}/stop")
+
+
+# --------------------------------------------------------------------------- sync and async clients
+
+
+class SyncDriver:
+    """A :class:`JobSubmissionClient`, with ``follow`` collecting :meth:`follow_job_logs`."""
+
+    kind = "sync"
+
+    def __init__(self, address: str, **settings: Any) -> None:
+        self.client = JobSubmissionClient(address, **settings)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def follow(self, job_id: str) -> list[str]:
+        return list(self.client.follow_job_logs(job_id))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class AsyncDriver:
+    """An :class:`AsyncJobSubmissionClient` driven from sync test code on one event loop; opening it
+    runs ``async with``'s version check, and ``follow`` collects :meth:`tail_job_logs`."""
+
+    kind = "async"
+
+    def __init__(self, address: str, **settings: Any) -> None:
+        self._runner = asyncio.Runner()
+        self.client = AsyncJobSubmissionClient(address, **settings)
+        try:
+            self._runner.run(self.client.__aenter__())
+        except BaseException:
+            self._runner.close()
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.client, name)
+        return lambda *args, **kwargs: self._runner.run(method(*args, **kwargs))
+
+    def follow(self, job_id: str) -> list[str]:
+        async def collect() -> list[str]:
+            return [chunk async for chunk in self.client.tail_job_logs(job_id)]
+
+        return self._runner.run(collect())
+
+    def close(self) -> None:
+        self._runner.run(self.client.aclose())
+        self._runner.close()
+
+
+Driver = SyncDriver | AsyncDriver
+Connect = Callable[..., Driver]
+
+
+def open_driver(kind: str, address: str, **settings: Any) -> Driver:
+    """A sync or async client (``kind``) on ``address``."""
+    return SyncDriver(address, **settings) if kind == "sync" else AsyncDriver(address, **settings)
+
+
+@dataclass
+class Followed:
+    chunks: list[str] = field(default_factory=list)
+    logs: str = ""  # get_job_logs through the same address afterwards
+    error: BaseException | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+
+def follow_concurrently(
+    address: str, job_id: str, *, with_ray: bool = False, **settings: Any
+) -> dict[str, Followed]:
+    """Follow one job's log with the sync and the async client (built with ``settings``) at once,
+    and with Ray's own client if ``with_ray``, each in its own thread; then each of ours reads the
+    whole log with ``get_job_logs`` through the same address."""
+
+    def ours(kind: str) -> Followed:
+        driver = open_driver(kind, address, **settings)
+        try:
+            chunks = driver.follow(job_id)
+            return Followed(chunks, driver.get_job_logs(job_id))
+        finally:
+            driver.close()
+
+    def rays() -> Followed:
+        from ray.job_submission import JobSubmissionClient as RayClient
+
+        followed = Followed()
+
+        async def tail() -> None:
+            async for chunk in RayClient(address).tail_job_logs(job_id):
+                followed.chunks.append(chunk)
+
+        try:
+            asyncio.run(tail())
+        except Exception as exc:  # Ray's client raises on an abnormal close: that is what we compare
+            followed.error = exc
+        return followed
+
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        futures = {kind: pool.submit(ours, kind) for kind in ("sync", "async")}
+        if with_ray:
+            futures["ray"] = pool.submit(rays)
+        return {kind: future.result() for kind, future in futures.items()}

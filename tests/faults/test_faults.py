@@ -1,0 +1,323 @@
+"""The client against a network that misbehaves: resets, lost responses, gateway errors, dropped
+keep-alive connections, cut and refused WebSockets, garbage bodies and silent servers.
+
+Every fault is injected on demand by :class:`proxy.FaultProxy` between the client and the live head,
+and every test also asserts that its fault really happened (the proxy counts what it did). Clients
+run with their default settings unless a test is about a setting, sync and async alike.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from harness import Connect, HeadJobs, follow_concurrently, line_printer, printed_lines
+from proxy import FaultProxy, Hang, LoseResponse, Request, Reset, Respond
+from ray_jobs_client import JobSubmissionClient
+from ray_jobs_client.errors import APITimeoutError, UnexpectedResponseError
+
+pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
+
+
+def _is_submit(request: Request) -> bool:
+    return request.method == "POST" and request.path == "/api/jobs/"
+
+
+# ---------------------------------------------------------------------------------------- HTTP calls
+
+
+def test_construction_survives_reset_connections(proxy: FaultProxy, connect: Connect) -> None:
+    """The constructor's version check is retried when the first two connections are reset."""
+    proxy.add_rule(Reset(), times=2)
+
+    client = connect(proxy.address)
+
+    assert client.get_version() == "4"
+    assert proxy.stats["reset"] == 2
+    version_checks = [r for r in proxy.requests if r.path == "/api/version"]
+    assert len(version_checks) == 4  # 2 reset + the one that got through + get_version()
+
+
+@pytest.mark.parametrize("give_id", [True, False], ids=["submission_id", "generated_id"])
+@pytest.mark.parametrize("lost", ["reset", "gateway_504"])
+def test_lost_submit_response_creates_exactly_one_job(
+    proxy: FaultProxy, connect: Connect, head: HeadJobs, give_id: bool, lost: str
+) -> None:
+    """The job is created but its response never arrives (the connection is reset, or a gateway
+    answers 504): the retried submit returns the same id and the cluster has exactly one job,
+    whether the caller or the client chose the submission id."""
+    marker = f"rjc-lost-{uuid.uuid4().hex[:12]}"
+    instead = Respond(504, "Gateway Timeout") if lost == "gateway_504" else None
+    proxy.add_rule(LoseResponse(instead), times=1, when=_is_submit)
+    client = connect(proxy.address)
+
+    returned = client.submit_job(entrypoint=f"echo {marker}", submission_id=marker if give_id else None)
+
+    jobs = head.with_entrypoint_containing(marker)
+    head.submitted.extend(job["submission_id"] for job in jobs)
+    assert [job["submission_id"] for job in jobs] == [returned]
+    if give_id:
+        assert returned == marker
+    assert proxy.stats["lost_response"] == 1
+    assert sum(map(_is_submit, proxy.requests)) == 2  # the lost one and the retry
+
+
+@pytest.mark.parametrize("drop", ["after_each_response", "when_idle"])
+def test_polls_survive_dropped_connections_and_503_bursts(
+    proxy: FaultProxy, connect: Connect, head: HeadJobs, drop: str
+) -> None:
+    """40 status/list polls all succeed while keep-alive connections keep being dropped (after each
+    response, or after 20 ms idle) and every 10th request starts a burst of three 503s
+    (Retry-After: 0)."""
+    job_id = head.submit("echo polled")
+    client = connect(proxy.address)
+    if drop == "after_each_response":
+        proxy.close_after_response = True
+    else:
+        proxy.idle_close_after = 0.02
+    proxy.add_rule(
+        Respond(503, "try again", headers={"Retry-After": "0"}), times=None, when=lambda r: r.index % 10 < 3
+    )
+
+    for poll in range(40):
+        if poll % 2:
+            assert job_id in {job.submission_id for job in client.list_jobs()}
+        else:
+            assert client.get_job_status(job_id) in ("PENDING", "RUNNING", "SUCCEEDED")
+        if drop == "when_idle":
+            time.sleep(0.04)  # leave the connection idle long enough for the proxy to drop it
+
+    assert proxy.stats["respond_503"] >= 12
+    dropped = proxy.stats["closed_after_response" if drop == "after_each_response" else "idle_closed"]
+    assert dropped >= 20  # most polls found their connection gone (timing decides a few)
+    assert proxy.stats["connections"] >= 20
+
+
+def test_lost_upload_responses_are_retried(
+    proxy: FaultProxy, connect: Connect, head: HeadJobs, tmp_path: Path
+) -> None:
+    """A package upload whose response is lost, then one whose connection is reset: the same bytes
+    are sent again and the job runs with them."""
+    marker = uuid.uuid4().hex
+    (tmp_path / "marker.txt").write_text(marker)
+    proxy.add_rule(LoseResponse(), times=1, when=lambda r: r.method == "PUT")
+    proxy.add_rule(Reset(), times=1, when=lambda r: r.method == "PUT")
+    client = connect(proxy.address)
+
+    job_id = client.submit_job(entrypoint="cat marker.txt", runtime_env={"working_dir": str(tmp_path)})
+
+    head.submitted.append(job_id)
+    assert head.wait(job_id)["status"] == "SUCCEEDED"
+    assert marker in head.logs(job_id)
+    assert [r.method for r in proxy.requests].count("PUT") == 3
+
+
+def test_lost_delete_response_still_reports_deleted(
+    proxy: FaultProxy, connect: Connect, head: HeadJobs
+) -> None:
+    """The job is deleted but the response is lost; the automatic retry then finds no job. The
+    caller's delete did succeed, so it must say so (not raise JobNotFoundError)."""
+    job_id = head.submit("echo to-be-deleted")
+    head.wait(job_id)
+    proxy.add_rule(LoseResponse(), times=1, when=lambda r: r.method == "DELETE")
+    client = connect(proxy.address)
+
+    assert client.delete_job(job_id) is True
+
+    assert head.http.get(f"/api/jobs/{job_id}").status_code == 404
+    assert proxy.stats["lost_response"] == 1
+
+
+def test_submit_retry_honours_retry_after(proxy: FaultProxy, connect: Connect, head: HeadJobs) -> None:
+    """A 503 with ``Retry-After: 2`` to a submit: the client waits as asked before trying again
+    (as it does for every other call)."""
+    proxy.add_rule(Respond(503, "busy", headers={"Retry-After": "2"}), times=1, when=_is_submit)
+    client = connect(proxy.address)
+
+    job_id = client.submit_job(entrypoint="echo patient")
+
+    head.submitted.append(job_id)
+    first, second = (r.received for r in proxy.requests if _is_submit(r))
+    assert second - first >= 1.9
+
+
+@pytest.mark.parametrize(
+    "retry_after",
+    [
+        "soon",
+        "Wed, 99 Foo 2015 07:28:00 GMT",
+        "",
+        "-3",
+    ],
+)
+def test_unparseable_retry_after_is_ignored(proxy: FaultProxy, connect: Connect, retry_after: str) -> None:
+    """A 503 whose ``Retry-After`` is neither seconds nor an HTTP date: retried with the normal
+    backoff, never a bare ValueError from the header parser."""
+    client = connect(proxy.address)
+    proxy.add_rule(Respond(503, "busy", headers={"Retry-After": retry_after}), times=1)
+
+    assert isinstance(client.list_jobs(), list)
+    assert proxy.stats["respond_503"] == 1
+
+
+# ---------------------------------------------------------------------------------------- log tail
+
+LINES = 30  # printed one every 0.2 s: the job runs for ~6 s
+EXPECTED = [f"line {i}" for i in range(LINES)]
+CUTS = {
+    "rst_every_2s": {"ws_cut_with": "rst", "ws_cut_after_seconds": 2.0},
+    "fin_every_1.5s": {"ws_cut_with": "fin", "ws_cut_after_seconds": 1.5},
+    "going_away_every_2.5s": {"ws_cut_with": "going_away", "ws_cut_after_seconds": 2.5},
+}
+
+
+@pytest.mark.filterwarnings("ignore:ssl=None is deprecated:DeprecationWarning")  # inside Ray's client
+@pytest.mark.parametrize("cut", CUTS)
+def test_log_tail_survives_websocket_cuts(proxy: FaultProxy, head: HeadJobs, cut: str) -> None:
+    """Every WebSocket is cut while the job prints (RST or FIN without a close frame, or a 1001
+    close frame): the sync and the async follower reconnect, skip what the server replays, and
+    deliver each line exactly once. Ray's own client, following alongside, does not."""
+    for name, value in CUTS[cut].items():
+        setattr(proxy, name, value)
+    job_id = head.submit(line_printer(LINES, 0.2))
+
+    followed = follow_concurrently(proxy.address, job_id, with_ray=True)
+
+    full_log = head.logs(job_id)
+    for kind in ("sync", "async"):
+        assert followed[kind].text == full_log, kind
+        assert printed_lines(followed[kind].text) == EXPECTED, kind
+        assert followed[kind].logs == full_log, kind
+    assert proxy.stats["ws_cuts"] >= 4
+    ray = followed["ray"]
+    assert ray.error is not None or printed_lines(ray.text) != EXPECTED
+
+
+def test_log_tail_of_a_finished_job_cut_after_each_frame(proxy: FaultProxy, head: HeadJobs) -> None:
+    """Each stream is cut after its first frame: the rest comes from ``GET …/logs``, once."""
+    job_id = head.submit(line_printer(25, 0))
+    head.wait(job_id)
+    proxy.ws_cut_after_frames = 1
+
+    followed = follow_concurrently(proxy.address, job_id)
+
+    for kind in ("sync", "async"):
+        assert followed[kind].text == head.logs(job_id), kind
+        assert printed_lines(followed[kind].text) == [f"line {i}" for i in range(25)], kind
+    assert proxy.stats["ws_cuts"] >= 2
+
+
+def test_log_tail_polls_when_websockets_are_refused(proxy: FaultProxy, head: HeadJobs) -> None:
+    """A proxy that answers 502 to every upgrade: the followers poll ``GET …/logs`` instead."""
+    proxy.refuse_websockets(502)
+    job_id = head.submit(line_printer(20, 0.2))
+
+    followed = follow_concurrently(proxy.address, job_id)
+
+    for kind in ("sync", "async"):
+        assert followed[kind].text == head.logs(job_id), kind
+        assert printed_lines(followed[kind].text) == [f"line {i}" for i in range(20)], kind
+    assert proxy.stats["respond_502"] >= 2
+    assert proxy.stats["websockets"] == 0
+
+
+# ---------------------------------------------------------------------------------------- bad answers
+
+_HTML = "<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>"
+GARBAGE: dict[str, tuple[str, bytes | str, str]] = {  # content type, body, what the message shows
+    "html": ("text/html", _HTML, "<h1>502 Bad Gateway</h1>"),
+    "truncated_json": ("application/json", '{"type": "SUBMISSION", "status": "RUNN', '"status": "RUNN'),
+    "unexpected_object": ("application/json", '{"unexpected": 1}', '{"unexpected": 1}'),
+    "list": ("application/json", "[]", "[]"),
+    "null": ("application/json", "null", "null"),
+    "empty": ("application/json", "", "''"),
+    "incomplete_object": ("application/json", '{"status": "RUNNING"}', '{"status": "RUNNING"}'),
+    "binary": ("application/json", b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "PNG"),
+    "huge_html": ("text/html", "<html>" + "x" * 5_000_000 + "</html>", "x" * 50),
+}
+
+
+@pytest.mark.parametrize("garbage", GARBAGE)
+def test_garbage_body_raises_unexpected_response_error(
+    proxy: FaultProxy, connect: Connect, garbage: str
+) -> None:
+    """A 200 whose body is not the documented JSON: a RuntimeError naming the status, the path and
+    a bounded snippet of the body (never a KeyError, AttributeError or JSONDecodeError)."""
+    content_type, body, snippet = GARBAGE[garbage]
+    proxy.add_rule(Respond(200, body, content_type), times=None, when=lambda r: r.path == "/api/jobs/x")
+    client = connect(proxy.address)
+
+    for call in (client.get_job_info, client.get_job_status):
+        with pytest.raises(UnexpectedResponseError) as caught:
+            call("x")
+        assert isinstance(caught.value, RuntimeError)
+        message = str(caught.value)
+        assert "200" in message and "/api/jobs/x" in message and snippet in message
+        assert len(message) < 2000
+        assert caught.value.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("/api/jobs/", '{"unexpected": 1}'), ("/api/jobs/x/logs", "[1, 2]"), ("/api/jobs/x/stop", "<html/>")],
+)
+def test_garbage_bodies_of_other_calls(proxy: FaultProxy, connect: Connect, path: str, body: str) -> None:
+    proxy.add_rule(Respond(200, body, "application/json"), times=None, when=lambda r: r.path == path)
+    client = connect(proxy.address)
+    call = {
+        "/api/jobs/": client.list_jobs,
+        "/api/jobs/x/logs": lambda: client.get_job_logs("x"),
+        "/api/jobs/x/stop": lambda: client.stop_job("x"),
+    }[path]
+
+    with pytest.raises(UnexpectedResponseError) as caught:
+        call()
+    assert path in str(caught.value) and body[:6] in str(caught.value)
+
+
+def test_garbage_version_answer_fails_construction(proxy: FaultProxy, connect: Connect) -> None:
+    proxy.add_rule(Respond(200, "<html>login</html>", "text/html"), times=None)
+
+    with pytest.raises(UnexpectedResponseError, match="/api/version"):
+        connect(proxy.address)
+
+
+# ---------------------------------------------------------------------------------------- timeouts
+
+
+def test_silent_server_times_out_construction(proxy: FaultProxy, connect: Connect) -> None:
+    """A server that accepts and never answers: APITimeoutError within the configured timeout."""
+    proxy.add_rule(Hang(), times=None)
+    started = time.monotonic()
+
+    with pytest.raises(APITimeoutError) as caught:
+        connect(proxy.address, timeout=1.0, retries=0)
+
+    assert 0.9 <= time.monotonic() - started < 5.0
+    assert isinstance(caught.value, ConnectionError) and isinstance(caught.value, TimeoutError)
+    assert proxy.stats["hang"] == 1
+
+
+def test_silent_server_times_out_a_call(proxy: FaultProxy, connect: Connect) -> None:
+    proxy.add_rule(Hang(), times=None, when=lambda r: r.path == "/api/jobs/")
+    client = connect(proxy.address, timeout=1.0, retries=0)
+    started = time.monotonic()
+
+    with pytest.raises(APITimeoutError, match="/api/jobs/"):
+        client.list_jobs()
+
+    assert 0.9 <= time.monotonic() - started < 5.0
+
+
+def test_retried_timeouts_stay_bounded(proxy: FaultProxy) -> None:
+    """With retries, a silent server costs (retries + 1) timeouts plus capped backoff, no more."""
+    proxy.add_rule(Hang(), times=None)
+    started = time.monotonic()
+
+    with pytest.raises(APITimeoutError):
+        JobSubmissionClient(proxy.address, timeout=0.5, retries=2)
+
+    assert time.monotonic() - started < 0.5 * 3 + 0.75 + 3.0
+    assert proxy.stats["hang"] == 3
