@@ -16,7 +16,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
 from ray_jobs_client.testing import LocalRayHead
 
 _SESSION_ENV = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_ADDRESS", "RAY_API_SERVER_ADDRESS")
