@@ -390,7 +390,7 @@ def _table(jobs: Sequence[JobDetails], out: Output) -> str:
     def when(ms: int | None) -> str:
         return "-" if not ms else datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
 
-    rows = [("SUBMISSION ID", "JOB ID", "STATUS", "STARTED", "ENDED", "ENTRYPOINT")]
+    rows = [("SUBMISSION ID", "JOB ID", "STATUS", "STARTED", "ENDED", "ENTRYPOINT", "RUNTIME ENV")]
     rows += [
         (
             job.submission_id or "-",
@@ -399,18 +399,19 @@ def _table(jobs: Sequence[JobDetails], out: Output) -> str:
             when(job.start_time),
             when(job.end_time),
             job.entrypoint,
+            json.dumps(job.runtime_env, separators=(",", ":")) if job.runtime_env else "-",
         )
         for job in jobs
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    widths = [max(len(row[i]) for row in rows) for i in range(6)]
     lines = []
     for index, row in enumerate(rows):
-        cells = [cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True)]
+        cells = [cell.ljust(width) for cell, width in zip(row[:6], widths, strict=True)]
         if index == 0:
             cells = [out.paint(cell, BOLD) for cell in cells]
         else:
             cells[2] = out.paint(cells[2], _STATUS_COLOURS.get(row[2], ""))
-        lines.append("  ".join([*cells, row[5]]).rstrip())
+        lines.append("  ".join([*cells, row[6]]).rstrip())
     return "\n".join(lines)
 
 
@@ -441,8 +442,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args, out))
     except KeyboardInterrupt:
-        return 130
+        print("Aborted!", file=sys.stderr)  # exit 1, as `ray job` (click) does on Ctrl-C
+        return 1
+    except BrokenPipeError:
+        # The reader went away (`ray-jobs list | head -1`): nothing more to say to it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (UserError, JobsClientError, ValueError, TypeError, OSError) as exc:
         # OSError covers ConnectionError and FileNotFoundError (a missing CA bundle or working_dir).
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {_one_line(exc)}", file=sys.stderr)
         return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error as one line: a server traceback is reduced to its last line (the actual error)."""
+    from .errors import APIStatusError
+
+    if isinstance(exc, APIStatusError) and "\n" in exc.body.strip() and exc.server_message:
+        return f"Request failed with status code {exc.status_code}: {exc.server_message}"
+    return " ".join(str(exc).split())

@@ -1,0 +1,654 @@
+"""The installed ``ray-jobs`` console script, driven as a subprocess against the session's live head.
+
+Two parts:
+
+* a parity table: the same command lines through ``ray-jobs`` and through Ray's own ``ray job``
+  (when Ray is installed beside this interpreter), both held to the same exit code and the same
+  essential output (ids, "succeeded"/"failed", log lines, "does not exist"...). The scenarios replay
+  Ray's ``test_cli_integration.py``;
+* deeper checks of ``ray-jobs`` alone: JSON output, runtime_env options, resources, quoting, address
+  resolution, headers, ``logs --follow``, Ctrl-C while following, and plain errors (no traceback) for
+  user mistakes.
+
+Ray's CLI takes seconds to start, so it only runs in the parity table; both sides of a scenario run
+at the same time. Jobs a scenario needs beforehand are made with plain HTTP calls, so these tests
+depend on nothing but the job server and the two command lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+
+import httpx
+import pytest
+from ray_jobs_client.testing import LocalRayHead, free_port
+
+pytestmark = pytest.mark.live
+
+BIN = Path(sys.executable).parent
+RAY_JOBS = str(BIN / "ray-jobs")
+RAY = BIN / "ray"
+OURS, RAYS = "ray-jobs", "ray job"
+COMMANDS = {OURS: [RAY_JOBS], RAYS: [str(RAY), "job"]}
+TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+Result = tuple[int, str, str]
+
+
+def run(
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    timeout: float = 60,
+    command: Sequence[str] = (RAY_JOBS,),
+) -> Result:
+    """Run a CLI to completion: (exit code, stdout, stderr), colour codes removed."""
+    done = subprocess.run(
+        [*command, *args],
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return done.returncode, ANSI.sub("", done.stdout), ANSI.sub("", done.stderr)
+
+
+def shown(result: Result) -> str:
+    code, out, err = result
+    return f"exit {code}\n--- stdout\n{out}\n--- stderr\n{err}"
+
+
+def new_id(tag: str) -> str:
+    return f"cli-{tag}-{uuid.uuid4().hex[:10]}"
+
+
+def with_env(env: Mapping[str, str], **changes: str | None) -> dict[str, str]:
+    """A copy of ``env`` with variables set (or removed, for None)."""
+    result = dict(env)
+    for name, value in changes.items():
+        if value is None:
+            result.pop(name, None)
+        else:
+            result[name] = value
+    return result
+
+
+def assert_user_error(result: Result, *needles: str) -> None:
+    """A user error: exit 1, an ``Error:`` line on stderr, no traceback."""
+    code, _, err = result
+    assert code == 1, shown(result)
+    assert "Traceback" not in err, shown(result)
+    assert any(line.startswith("Error: ") for line in err.splitlines()), shown(result)
+    for needle in needles:
+        assert needle in err, shown(result)
+
+
+# ---------------------------------------------------------------------------------------- fixtures
+
+
+class Jobs:
+    """Jobs made over plain HTTP for the tests to act on; anything still running is stopped at the end."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+        self.started: list[str] = []
+
+    def submit(self, tag: str, entrypoint: str, **fields: object) -> str:
+        job_id = new_id(tag)
+        response = self.http.post(
+            "/api/jobs/", json={"entrypoint": entrypoint, "submission_id": job_id, **fields}
+        )
+        response.raise_for_status()
+        self.started.append(job_id)
+        return job_id
+
+    def track(self, job_id: str) -> str:
+        self.started.append(job_id)
+        return job_id
+
+    def info(self, job_id: str) -> dict[str, object]:
+        response = self.http.get(f"/api/jobs/{job_id}")
+        response.raise_for_status()
+        info: dict[str, object] = response.json()
+        return info
+
+    def wait(self, job_ids: Sequence[str], statuses: set[str], timeout: float = 120) -> None:
+        """Poll until every job has one of ``statuses`` (a terminal status other than those fails)."""
+        deadline = time.monotonic() + timeout
+        pending = list(job_ids)
+        while pending:
+            for job_id in list(pending):
+                info = self.info(job_id)
+                if info["status"] in statuses:
+                    pending.remove(job_id)
+                elif info["status"] in TERMINAL:
+                    raise AssertionError(f"job {job_id} ended {info['status']}, wanted {statuses}: {info}")
+            if pending and time.monotonic() > deadline:
+                raise AssertionError(f"jobs {pending} not {statuses} after {timeout}s")
+            if pending:
+                time.sleep(0.25)
+
+    def stop_all(self) -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            status = {job["submission_id"]: job["status"] for job in self.http.get("/api/jobs/").json()}
+            for job_id in self.started:
+                if status.get(job_id, "SUCCEEDED") not in TERMINAL:
+                    self.http.post(f"/api/jobs/{job_id}/stop")
+
+
+@pytest.fixture(scope="module")
+def jobs(ray_head: LocalRayHead) -> Iterator[Jobs]:
+    with httpx.Client(base_url=ray_head.address, headers=ray_head.auth_headers(), timeout=30) as http:
+        tracker = Jobs(http)
+        yield tracker
+        tracker.stop_all()
+
+
+@pytest.fixture(scope="module")
+def env(head_address: str) -> dict[str, str]:
+    """The CLIs' environment: the session's token variables, RAY_ADDRESS = the head, nothing else set."""
+    return with_env(
+        os.environ,
+        RAY_ADDRESS=head_address,
+        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        RAY_API_SERVER_ADDRESS=None,
+        RAY_JOB_HEADERS=None,
+        RAY_JOB_SUBMIT_HOOK=None,
+        NO_COLOR="1",
+    )
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A working_dir whose script imports a module next to it, and a runtime_env YAML file."""
+    root = tmp_path_factory.mktemp("cli")
+    work = root / "workdir"
+    work.mkdir()
+    (work / "helper.py").write_text("def greet():\n    return 'helper says hello'\n")
+    (work / "main.py").write_text("import helper\n\nprint(helper.greet())\n")
+    runtime_env = root / "runtime_env.yaml"
+    runtime_env.write_text("env_vars:\n  CLI_TEST_VAR: from-yaml\nworking_dir: /does/not/exist\n")
+    return {"wd": str(work), "yaml": str(runtime_env)}
+
+
+@pytest.fixture(scope="module")
+def made(jobs: Jobs, files: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Jobs the parity scenarios act on, all made at once: shared ones, and one per CLI where the
+    scenario changes the job."""
+    shared = {
+        "succeeded": jobs.submit("ok", "python -c \"print('parity-log-line')\""),
+        "failed": jobs.submit("fail", "python -c \"import sys; print('parity-fail-line'); sys.exit(3)\""),
+        "running": jobs.submit("run", "sleep 300"),
+        **files,
+    }
+    per_side = {
+        side: {
+            "finished": jobs.submit("done", "echo to-delete"),
+            "stop": jobs.submit("stop", "sleep 300"),
+            "stop_nowait": jobs.submit("stopnw", "sleep 300"),
+        }
+        for side in COMMANDS
+    }
+    jobs.wait([shared["succeeded"], *(ids["finished"] for ids in per_side.values())], {"SUCCEEDED"})
+    jobs.wait([shared["failed"]], {"FAILED"})
+    running = [
+        shared["running"],
+        *(ids[name] for ids in per_side.values() for name in ("stop", "stop_nowait")),
+    ]
+    jobs.wait(running, {"RUNNING"})
+    return {side: {**shared, **ids} for side, ids in per_side.items()}
+
+
+# ------------------------------------------------------------------------------ parity with `ray job`
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One command line for both CLIs (split like a shell does). ``$name`` in any string is a job id
+    or a path from ``made``; ``$new`` is a fresh id per CLI."""
+
+    line: str
+    code: int
+    stdout: tuple[str, ...] = ()
+    stderr: tuple[str, ...] = ()
+    anywhere: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    timeout: float = 60
+
+
+SCENARIOS = {
+    "submit-follow-working-dir": Scenario(
+        """submit --submission-id $new --working-dir $wd --metadata-json '{"k": "v"}' -- python main.py""",
+        0,
+        stdout=(
+            "Job '$new' submitted successfully",
+            "Tailing logs until the job exits",
+            "helper says hello",
+            "Job '$new' succeeded",
+        ),
+        timeout=120,
+    ),
+    "submit-follow-failing-job": Scenario(
+        '''submit --submission-id $new -- python -c "import sys; print('about to fail'); sys.exit(3)"''',
+        1,
+        stdout=("Tailing logs until the job exits", "about to fail", "Job '$new' failed"),
+        timeout=120,
+    ),
+    "submit-no-wait": Scenario(
+        "submit --no-wait --job-id $new -- echo nowait-marker",
+        0,
+        stdout=("Job '$new' submitted successfully",),
+        absent=("Tailing logs", "nowait-marker"),
+    ),
+    "status-succeeded": Scenario("status $succeeded", 0, stdout=("Job '$succeeded' succeeded",)),
+    "status-failed": Scenario("status $failed", 0, stdout=("Job '$failed' failed",)),
+    "status-unknown": Scenario("status $new", 1, stderr=("Job $new does not exist",)),
+    "logs": Scenario("logs $succeeded", 0, stdout=("parity-log-line",)),
+    "logs-follow-finished-job": Scenario(
+        "logs --follow $succeeded", 0, stdout=("parity-log-line", "Job '$succeeded' succeeded"), timeout=90
+    ),
+    "logs-unknown": Scenario("logs $new", 1, stderr=("Job $new does not exist",)),
+    "stop": Scenario(
+        "stop $stop",
+        0,
+        stdout=(
+            "Attempting to stop job '$stop'",
+            "Waiting for job '$stop' to exit",
+            "Job '$stop' was stopped",
+        ),
+    ),
+    "stop-no-wait": Scenario(
+        "stop --no-wait $stop_nowait",
+        0,
+        stdout=("Attempting to stop job '$stop_nowait'",),
+        absent=("Waiting for job", "was stopped"),
+    ),
+    "stop-finished-job": Scenario(
+        "stop $succeeded", 0, stdout=("Attempting to stop job '$succeeded'", "Job '$succeeded' succeeded")
+    ),
+    "list-with-RAY_JOB_HEADERS": Scenario(
+        "list", 0, stdout=("$succeeded", "$failed"), env={"RAY_JOB_HEADERS": '{"key": "value"}'}
+    ),
+    "delete-finished": Scenario("delete $finished", 0, stdout=("Job '$finished' deleted successfully",)),
+    "delete-running": Scenario("delete $running", 1, stderr=("it is in a non-terminal state",)),
+    "delete-unknown": Scenario("delete $new", 1, stderr=("Job $new does not exist",)),
+    "invalid-metadata-json": Scenario(
+        "submit --metadata-json {bad -- echo hi", 1, anywhere=("metadata-json",)
+    ),
+    "invalid-RAY_JOB_HEADERS": Scenario(
+        "submit -- echo hi",
+        1,
+        stderr=("Failed to parse headers into JSON",),
+        env={"RAY_JOB_HEADERS": "{key value}"},
+    ),
+    "runtime-env-file-and-json": Scenario(
+        "submit --runtime-env $yaml --runtime-env-json {} -- echo hi",
+        1,
+        stderr=("Only one of --runtime_env and --runtime-env-json can be provided.",),
+    ),
+    "missing-entrypoint": Scenario("submit", 2, stderr=("ENTRYPOINT",)),
+}
+
+
+def _fill(texts: Sequence[str], values: Mapping[str, str]) -> list[str]:
+    return [Template(text).substitute(values) for text in texts]
+
+
+def argv(line: str, values: Mapping[str, str]) -> list[str]:
+    """A command line split like a shell does, then ``$name`` replaced in each argument."""
+    return _fill(shlex.split(line), values)
+
+
+def _check(side: str, scenario: Scenario, values: Mapping[str, str], result: Result) -> None:
+    code, out, err = result
+    context = f"{side} {shlex.join(argv(scenario.line, values))}\n{shown(result)}"
+    assert code == scenario.code, context
+    for text in _fill(scenario.stdout, values):
+        assert text in out, f"{text!r} not on stdout of {context}"
+    for text in _fill(scenario.stderr, values):
+        assert text in err, f"{text!r} not on stderr of {context}"
+    for text in _fill(scenario.anywhere, values):
+        assert text in out + err, f"{text!r} not in the output of {context}"
+    for text in _fill(scenario.absent, values):
+        assert text not in out + err, f"{text!r} unexpectedly in the output of {context}"
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_parity_with_ray_job(
+    name: str, env: dict[str, str], made: dict[str, dict[str, str]], jobs: Jobs
+) -> None:
+    """The same command line through ``ray-jobs`` and ``ray job``: same exit code, same essentials."""
+    scenario = SCENARIOS[name]
+    sides = [OURS, RAYS] if RAY.exists() else [OURS]
+    values = {side: {**made[side], "new": jobs.track(new_id("new"))} for side in sides}
+    with ThreadPoolExecutor(len(sides)) as pool:
+        futures = {
+            side: pool.submit(
+                run,
+                argv(scenario.line, values[side]),
+                env={**env, **scenario.env},
+                timeout=scenario.timeout,
+                command=COMMANDS[side],
+            )
+            for side in sides
+        }
+        results = {side: future.result() for side, future in futures.items()}
+    if RAYS in results:
+        assert results[OURS][0] == results[RAYS][0], (
+            f"exit codes differ\nray-jobs: {shown(results[OURS])}\nray job: {shown(results[RAYS])}"
+        )
+    for side, result in results.items():
+        _check(side, scenario, values[side], result)
+
+
+# -------------------------------------------------------------------------------- ray-jobs alone
+
+
+def test_help_runs(env: dict[str, str]) -> None:
+    code, out, _ = run(["--help"], env=env, timeout=30)
+    assert code == 0
+    for command in ("submit", "status", "logs", "stop", "delete", "list"):
+        assert command in out
+    code, out, _ = run(["submit", "--help"], env=env, timeout=30)
+    assert code == 0
+    assert "--no-wait" in out and "--runtime-env-json" in out
+
+
+def test_status_and_list_json_are_the_only_stdout(
+    env: dict[str, str], made: dict[str, dict[str, str]]
+) -> None:
+    job_id = made[OURS]["succeeded"]
+    code, out, err = run(["status", "--format", "json", job_id], env=env)
+    assert code == 0, err
+    details = json.loads(out)
+    assert details["submission_id"] == job_id
+    assert details["status"] == "SUCCEEDED"
+    assert details["entrypoint"] == "python -c \"print('parity-log-line')\""
+
+    code, out, err = run(["list", "--format", "json"], env=env)
+    assert code == 0, err
+    listed = json.loads(out)
+    assert isinstance(listed, list)
+    assert {job["submission_id"]: job["status"] for job in listed}[job_id] == "SUCCEEDED"
+
+
+def test_status_json_of_unknown_job_prints_nothing_on_stdout(env: dict[str, str], unique_id: str) -> None:
+    result = run(["status", "--format", "json", unique_id], env=env)
+    assert_user_error(result, f"Job {unique_id} does not exist")
+    assert result[1] == ""
+
+
+def test_runtime_env_file_and_working_dir_override(
+    env: dict[str, str], files: dict[str, str], jobs: Jobs, unique_id: str
+) -> None:
+    """``--runtime-env`` reads the YAML file; ``--working-dir`` replaces its working_dir, with a warning."""
+    jobs.track(unique_id)
+    line = "submit --no-wait --submission-id $id --runtime-env $yaml --working-dir $wd -- python main.py"
+    code, out, err = run(argv(line, {"id": unique_id, **files}), env=env)
+    assert code == 0, shown((code, out, err))
+    assert "Overriding runtime_env working_dir with --working-dir option" in err
+    runtime_env = jobs.info(unique_id)["runtime_env"]
+    assert isinstance(runtime_env, dict)
+    assert runtime_env["env_vars"] == {"CLI_TEST_VAR": "from-yaml"}
+    assert str(runtime_env["working_dir"]).startswith("gcs://_ray_pkg_")
+
+
+@pytest.mark.parametrize(
+    ("line", "needle"),
+    [
+        ("status $missing", "does not exist"),
+        ("logs $missing", "does not exist"),
+        ("logs --follow $missing", "does not exist"),
+        ("stop $missing", "does not exist"),
+        ("delete $missing", "does not exist"),
+        ("submit --metadata-json {bad -- echo hi", "--metadata-json"),
+        ("submit --metadata-json [1] -- echo hi", "--metadata-json"),
+        ("submit --runtime-env-json {bad -- echo hi", "--runtime-env-json"),
+        ("submit --entrypoint-resources {bad -- echo hi", "--entrypoint-resources"),
+        ("submit --entrypoint-label-selector [] -- echo hi", "--entrypoint-label-selector"),
+        ("submit --runtime-env $yaml --runtime-env-json {} -- echo hi", "Only one of"),
+        ("submit --runtime-env /does/not/exist.yaml -- echo hi", "/does/not/exist.yaml"),
+        ("list --headers '{key value}'", "Failed to parse headers into JSON"),
+        ("list --headers '[\"a\"]'", "Failed to parse headers into JSON"),
+    ],
+)
+def test_user_errors_are_reported_without_traceback(
+    line: str, needle: str, env: dict[str, str], files: dict[str, str], unique_id: str
+) -> None:
+    assert_user_error(run(argv(line, {"missing": unique_id, **files}), env=env), needle)
+
+
+def test_entrypoint_resources_wait_for_resources(env: dict[str, str], jobs: Jobs) -> None:
+    """A job asking for a resource another job holds waits ("waiting for resources"), then runs.
+
+    (Ray's test asks for more CPUs than the cluster has; such a job can never be scheduled, and the
+    server cannot stop it either — ``stop`` would wait for it forever. Holding the head's only
+    ``Custom`` resource makes the wait real and lets the waiting job finish.)
+    """
+    holder, waiter = jobs.track(new_id("holder")), jobs.track(new_id("waiter"))
+    line = """submit --no-wait --submission-id $id --entrypoint-resources '{"Custom": 1}' -- sleep 300"""
+    code, _, err = run(argv(line, {"id": holder}), env=env)
+    assert code == 0, err
+    jobs.wait([holder], {"RUNNING"})
+    line = (
+        "submit --no-wait --submission-id $id --entrypoint-num-cpus 1 "
+        """--entrypoint-resources '{"Custom": 1}' -- echo got-resources"""
+    )
+    code, _, err = run(argv(line, {"id": waiter}), env=env)
+    assert code == 0, err
+    result = run(["status", waiter], env=env)
+    assert result[0] == 0, shown(result)
+    assert f"Status for job '{waiter}': PENDING" in result[1], shown(result)
+    assert "waiting for resources" in result[1], shown(result)
+
+    result = run(["stop", holder], env=env, timeout=90)
+    assert result[0] == 0 and f"Job '{holder}' was stopped" in result[1], shown(result)
+    jobs.wait([waiter], {"SUCCEEDED"})
+    result = run(["logs", waiter], env=env)
+    assert result[0] == 0 and "got-resources" in result[1], shown(result)
+
+
+def test_quote_escaping(env: dict[str, str], jobs: Jobs, unique_id: str) -> None:
+    jobs.track(unique_id)
+    line = '''submit --submission-id $id -- echo "hello 'world'"'''
+    result = run(argv(line, {"id": unique_id}), env=env, timeout=120)
+    code, out, _ = result
+    assert code == 0, shown(result)
+    assert "hello 'world'" in out.splitlines(), shown(result)
+    assert f"Job '{unique_id}' succeeded" in out, shown(result)
+
+
+def test_logs_follow_until_the_end(env: dict[str, str], jobs: Jobs) -> None:
+    """``logs -f`` on a job that has not started yet prints every line as it comes, then the status."""
+    script = "import time\nfor i in range(4):\n    print(f'follow-line-{i}', flush=True)\n    time.sleep(0.5)"
+    job_id = jobs.submit("follow", f"python -u -c {shlex.quote(script)}")
+    result = run(["logs", "--follow", job_id], env=env, timeout=120)
+    code, out, _ = result
+    assert code == 0, shown(result)
+    positions = [out.find(f"follow-line-{i}") for i in range(4)]
+    assert -1 not in positions and positions == sorted(positions), shown(result)
+    assert out.rfind(f"Job '{job_id}' succeeded") > positions[-1], shown(result)
+
+
+def test_ctrl_c_while_following_detaches_and_the_job_keeps_running(
+    env: dict[str, str], jobs: Jobs, unique_id: str
+) -> None:
+    jobs.track(unique_id)
+    ticker = "import time\nfor i in range(600):\n    print('tick', i, flush=True)\n    time.sleep(0.5)"
+    process = subprocess.Popen(
+        [RAY_JOBS, "submit", "--submission-id", unique_id, "--", "python", "-u", "-c", ticker],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    seen: list[str] = []
+    deadline = time.monotonic() + 90
+    try:
+        while not any(line.startswith("tick ") for line in seen):
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no job output after 90s:\n{''.join(seen)}") from None
+            assert line is not None, f"ray-jobs ended before the job printed:\n{''.join(seen)}"
+            seen.append(line)
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    reader.join(timeout=10)
+    while not lines.empty() and (line := lines.get_nowait()) is not None:
+        seen.append(line)
+    out = "".join(seen)
+    assert process.stderr is not None
+    err = process.stderr.read()
+    assert code != 0, out
+    assert "Traceback" not in err, err
+    assert f"ray-jobs stop {unique_id}" in out, out
+    assert f"ray-jobs logs --follow {unique_id}" in out, out
+
+    result = run(["status", "--format", "json", unique_id], env=env)
+    assert result[0] == 0 and json.loads(result[1])["status"] == "RUNNING", shown(result)
+    result = run(["stop", unique_id], env=env, timeout=90)
+    assert result[0] == 0 and f"Job '{unique_id}' was stopped" in result[1], shown(result)
+
+
+# ------------------------------------------------------------------------------------- addresses
+
+
+def _banner_address(out: str) -> str:
+    match = re.search(r"Job submission server address: (\S+)", out)
+    assert match, out
+    return match.group(1)
+
+
+def test_api_server_address_beats_ray_address_and_the_option(env: dict[str, str], head_address: str) -> None:
+    """Ray's order: RAY_API_SERVER_ADDRESS, then RAY_ADDRESS, then --address (empty values are ignored)."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    for changes, args in [
+        ({"RAY_API_SERVER_ADDRESS": head_address, "RAY_ADDRESS": "ray://127.0.0.1:10001"}, ["list"]),
+        ({"RAY_API_SERVER_ADDRESS": head_address, "RAY_ADDRESS": dead}, ["list", "--address", dead]),
+        ({"RAY_API_SERVER_ADDRESS": "", "RAY_ADDRESS": head_address}, ["list", "--address", dead]),
+    ]:
+        result = run(args, env=with_env(env, **changes))
+        assert result[0] == 0, f"{changes} {args}\n{shown(result)}"
+        assert _banner_address(result[1]) == head_address
+
+
+def test_unreachable_address_is_a_plain_error(env: dict[str, str]) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    assert_user_error(run(["list"], env=with_env(env, RAY_ADDRESS=dead)), "Failed to connect", dead)
+
+
+def test_address_without_scheme_or_port_is_rejected(env: dict[str, str]) -> None:
+    assert_user_error(run(["list"], env=with_env(env, RAY_ADDRESS="myhost")), "Invalid address format")
+
+
+@pytest.fixture
+def ray_tmpdir_of_head(ray_head: LocalRayHead, tmp_path: Path) -> str:
+    """A RAY_TMPDIR whose ``ray`` directory is the session head's: the head is "the local cluster"."""
+    (tmp_path / "ray").symlink_to(ray_head.temp_dir, target_is_directory=True)
+    return str(tmp_path)
+
+
+def test_local_cluster_is_found_without_an_address(
+    env: dict[str, str], head_address: str, ray_tmpdir_of_head: str
+) -> None:
+    result = run(["list"], env=with_env(env, RAY_ADDRESS=None, RAY_TMPDIR=ray_tmpdir_of_head))
+    assert result[0] == 0, shown(result)
+    assert _banner_address(result[1]) == head_address
+
+
+def test_bare_gcs_address_of_the_local_cluster_maps_to_its_dashboard(
+    env: dict[str, str], ray_head: LocalRayHead, ray_tmpdir_of_head: str
+) -> None:
+    gcs = f"127.0.0.1:{ray_head.gcs_port}"
+    result = run(["list"], env=with_env(env, RAY_ADDRESS=gcs, RAY_TMPDIR=ray_tmpdir_of_head))
+    assert result[0] == 0, shown(result)
+    assert _banner_address(result[1]) == ray_head.address
+
+
+@pytest.mark.parametrize("form", ["bare", "ray-client"])
+def test_address_forms_ray_needs_gcs_for_are_guessed_with_a_warning(
+    form: str, env: dict[str, str], ray_head: LocalRayHead, tmp_path: Path
+) -> None:
+    """Where Ray would ask the cluster's GCS, ours assumes the dashboard on port 8265 and says so.
+
+    Nothing is asserted about port 8265 itself (another cluster on this machine may own it): only
+    that the outcome is clear — the warning, then either success or a one-line error.
+    """
+    address = {
+        "bare": f"127.0.0.1:{ray_head.dashboard_port}",
+        "ray-client": "ray://127.0.0.1:10001",
+    }[form]
+    result = run(["list"], env=with_env(env, RAY_ADDRESS=address, RAY_TMPDIR=str(tmp_path)))
+    code, _, err = result
+    assert f"{address} " in err and "assumed at http://127.0.0.1:8265" in err, shown(result)
+    assert "Traceback" not in err, shown(result)
+    if code != 0:
+        assert_user_error(result)
+
+
+# --------------------------------------------------------------------------------------- headers
+
+
+def test_headers_are_sent(env: dict[str, str], unique_id: str) -> None:
+    """--headers and RAY_JOB_HEADERS reach the server (a wrong Authorization replaces the token);
+    --headers wins over RAY_JOB_HEADERS; --verify takes false/true."""
+    wrong = '{"Authorization": "Bearer not-the-token"}'
+    ok = run(["list", "--headers", '{"X-Ray-Jobs-Test": "1"}', "--verify", "false"], env=env)
+    assert ok[0] == 0, shown(ok)
+    for result in (
+        run(["status", unique_id, "--headers", wrong], env=env),
+        run(["status", unique_id], env=with_env(env, RAY_JOB_HEADERS=wrong)),
+    ):
+        assert_user_error(result)
+        assert "does not exist" not in result[2], shown(result)
+        assert "token" in result[2].lower(), shown(result)
+    bad_env = with_env(env, RAY_JOB_HEADERS="{key value}")
+    wins = run(["list", "--headers", "{}", "--verify", "true"], env=bad_env)
+    assert wins[0] == 0, shown(wins)
+
+
+# ----------------------------------------------------------------------- known differences from Ray
+
+
+def test_list_shows_runtime_env_values_like_ray(env: dict[str, str], jobs: Jobs) -> None:
+    """Ray's ``TestJobList.test_list``: ``ray job list`` output contains a job's env var value."""
+    job_id = jobs.submit("envlist", "echo hi", runtime_env={"env_vars": {"CLI_LIST_VAR": "value-4711"}})
+    result = run(["list"], env=env)
+    assert result[0] == 0, shown(result)
+    assert job_id in result[1]
+    assert "value-4711" in result[1], shown(result)
