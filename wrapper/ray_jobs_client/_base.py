@@ -38,6 +38,7 @@ from .errors import (
     ServerError,
     UnsupportedServerError,
 )
+from .logs import TailPolicy
 from .models import JobDetails, JobStatus
 from .transport import TRANSIENT_STATUSES, RetryPolicy
 
@@ -155,8 +156,15 @@ class ClientBase:
         *,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         retries: RetryPolicy | int | None = None,
+        tail_policy: TailPolicy | None = None,
         **kwargs: Any,
     ) -> None:
+        """Ray's constructor arguments, then this client's own (keyword-only):
+
+        * ``timeout``: seconds (or an ``httpx.Timeout``) for each network operation; never ``None``.
+        * ``retries``: how many times transient failures are retried, or a :class:`RetryPolicy`.
+        * ``tail_policy``: how the log follower reconnects (:class:`TailPolicy`).
+        """
         if address is not None and not isinstance(address, str):
             raise TypeError(f"address must be a string, got {type(address)}")
         if not isinstance(create_cluster_if_needed, bool):
@@ -194,7 +202,13 @@ class ClientBase:
         self._headers = {**user_headers, **auth_headers(user_headers)}
         self._verify = ssl_verify(verify)
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._tail_policy = tail_policy or TailPolicy()
         self._server_version: VersionResponse | None = None
+        self._open()
+
+    def _open(self) -> None:
+        """Create the connection pool (and, for the sync client, check the server)."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         # Never headers, cookies or tokens.

@@ -19,11 +19,11 @@ from httpx_ws import (
 from ray_jobs_api.client import Client as ApiClient
 
 from . import _calls
-from ._base import DEFAULT_TIMEOUT, ClientBase, ProgressCallback
+from ._base import ClientBase, ProgressCallback
 from ._core import Call, Flow, aremember_response, arun_flow, asend, refused_upgrade_body
-from .logs import MAX_FRAME_BYTES, LogCursor, TailPolicy, upgrade_refusal
+from .logs import MAX_FRAME_BYTES, LogCursor, upgrade_refusal
 from .models import JobDetails, JobStatus
-from .transport import AsyncRetryTransport, RetryPolicy
+from .transport import AsyncRetryTransport
 
 if TYPE_CHECKING:
     from .client import JobSubmissionClient
@@ -41,35 +41,8 @@ class AsyncJobSubmissionClient(ClientBase):
     :meth:`aclose`.
     """
 
-    def __init__(
-        self,
-        address: str | None = None,
-        create_cluster_if_needed: bool = False,
-        cookies: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-        headers: dict[str, Any] | None = None,
-        verify: str | bool | None = True,
-        *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        retries: RetryPolicy | int | None = None,
-        tail_policy: TailPolicy | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            address,
-            create_cluster_if_needed,
-            cookies,
-            metadata,
-            headers,
-            verify,
-            timeout=timeout,
-            retries=retries,
-            **kwargs,
-        )
-        self._tail_policy = tail_policy or TailPolicy()
-        self._open_pool()
-
-    def _open_pool(self) -> None:
+    def _open(self) -> None:
+        # No I/O here: the version check runs on `async with`, `connect()` or the first call.
         self._http = httpx.AsyncClient(
             **self._httpx_settings(),
             transport=AsyncRetryTransport(self._retry_policy, verify=self._verify),
@@ -82,7 +55,7 @@ class AsyncJobSubmissionClient(ClientBase):
         """An async client with exactly a sync client's resolved settings (no second resolution)."""
         twin = cls.__new__(cls)
         twin.__dict__.update({k: v for k, v in sync.__dict__.items() if k not in ("_http", "_api")})
-        twin._open_pool()
+        twin._open()
         return twin
 
     # ------------------------------------------------------------------ plumbing

@@ -19,11 +19,11 @@ from httpx_ws import (
 from ray_jobs_api.client import Client as ApiClient
 
 from . import _calls
-from ._base import DEFAULT_TIMEOUT, ClientBase, ProgressCallback
+from ._base import ClientBase, ProgressCallback
 from ._core import Call, Flow, refused_upgrade_body, remember_response, run_flow, send
-from .logs import MAX_FRAME_BYTES, LogCursor, TailPolicy, upgrade_refusal
+from .logs import MAX_FRAME_BYTES, LogCursor, upgrade_refusal
 from .models import JobDetails, JobStatus
-from .transport import RetryPolicy, RetryTransport
+from .transport import RetryTransport
 
 __all__ = ["JobSubmissionClient"]
 
@@ -42,32 +42,7 @@ class JobSubmissionClient(ClientBase):
     The client owns one connection pool: use it as a context manager or call :meth:`close`.
     """
 
-    def __init__(
-        self,
-        address: str | None = None,
-        create_cluster_if_needed: bool = False,
-        cookies: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-        headers: dict[str, Any] | None = None,
-        verify: str | bool | None = True,
-        *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        retries: RetryPolicy | int | None = None,
-        tail_policy: TailPolicy | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            address,
-            create_cluster_if_needed,
-            cookies,
-            metadata,
-            headers,
-            verify,
-            timeout=timeout,
-            retries=retries,
-            **kwargs,
-        )
-        self._tail_policy = tail_policy or TailPolicy()
+    def _open(self) -> None:
         self._http = httpx.Client(
             **self._httpx_settings(),
             transport=RetryTransport(self._retry_policy, verify=self._verify),
@@ -75,7 +50,7 @@ class JobSubmissionClient(ClientBase):
         )
         self._api = ApiClient(base_url=self._address).set_httpx_client(self._http)
         try:
-            self._run(self._connect_flow())
+            self._run(self._connect_flow())  # Ray's constructor checks the server at once
         except BaseException:
             self.close()
             raise
