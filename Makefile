@@ -56,6 +56,13 @@ test: $(STAMP) check-generated spec-tools
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
+# Side-by-side benchmarks against Ray's own client on a throwaway local head (no token); writes
+# BENCHMARKS.md. Clean venvs and inputs are cached in .bench/ (the first run builds them).
+# BENCH_ARGS=--quick for a small development run.
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
