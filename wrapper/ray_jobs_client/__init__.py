@@ -3,8 +3,9 @@
 from ray_jobs_client import JobSubmissionClient   # instead of ray.job_submission
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._base import __version__
-from .async_client import AsyncJobSubmissionClient
 from .client import JobSubmissionClient
 from .errors import (
     APIConnectionError,
@@ -19,6 +20,20 @@ from .errors import (
 )
 from .logs import TailPolicy
 from .models import DriverInfo, JobDetails, JobInfo, JobStatus, JobType
+
+if TYPE_CHECKING:
+    from .async_client import AsyncJobSubmissionClient
+
+
+def __getattr__(name: str) -> Any:
+    # The async client (asyncio, the WebSocket stack) is imported on first use: a sync-only program
+    # starts faster and smaller.
+    if name == "AsyncJobSubmissionClient":
+        from .async_client import AsyncJobSubmissionClient
+
+        return AsyncJobSubmissionClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "APIConnectionError",

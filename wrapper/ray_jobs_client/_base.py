@@ -272,9 +272,6 @@ class ClientBase:
         entrypoint_label_selector: dict[str, str] | None,
         upload_progress: ProgressCallback | None,
     ) -> Flow[str]:
-        from .packaging import plan_uploads
-        from .runtime_env import normalize_runtime_env
-
         if job_id:
             logger.warning("job_id kwarg is deprecated. Please use submission_id instead.")
         check_submit_types(
@@ -303,10 +300,16 @@ class ClientBase:
                 "cluster is running Ray 2.8 or higher.",
             )
         # Everything that can be refused locally is checked before the first byte is sent.
-        planned_env, packages = plan_uploads(copy.deepcopy(runtime_env or {}))
-        if self._server_version is None:
-            self._server_version = yield _calls.get_version()
-        wire_env = normalize_runtime_env(planned_env, ray_commit=self._server_version.ray_commit)
+        packages: list[Package] = []
+        wire_env: dict[str, Any] = {}
+        if runtime_env:  # packaging (pathspec, zipfile…) is only loaded for jobs that need it
+            from .packaging import plan_uploads
+            from .runtime_env import normalize_runtime_env
+
+            planned_env, packages = plan_uploads(copy.deepcopy(runtime_env))
+            if self._server_version is None:
+                self._server_version = yield _calls.get_version()
+            wire_env = normalize_runtime_env(planned_env, ray_commit=self._server_version.ray_commit)
         # The client default wins on a clash, exactly as Ray merges (but the caller's dict is left alone).
         merged_metadata = {**(metadata or {}), **self._default_metadata}
 

@@ -10,7 +10,6 @@ receive their results. :func:`run_flow` drives a flow with blocking I/O and :fun
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import json
@@ -334,6 +333,8 @@ def run_flow(flow: Flow[R], perform: Callable[[Call[Any]], Any]) -> R:
 
 async def arun_flow(flow: Flow[R], perform: Callable[[Call[Any]], Awaitable[Any]]) -> R:
     """Drive a flow with an awaitable ``perform``; a failed call is thrown into the flow."""
+    import asyncio  # here, not at the top: sync-only programs never need it
+
     try:
         call = next(flow)
         while True:

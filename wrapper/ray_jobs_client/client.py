@@ -9,13 +9,6 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
-from httpx_ws import (
-    WebSocketDisconnect,
-    WebSocketNetworkError,
-    WebSocketSession,
-    WebSocketUpgradeError,
-    connect_ws,
-)
 from ray_jobs_api.client import Client as ApiClient
 
 from . import _calls
@@ -184,6 +177,15 @@ class JobSubmissionClient(ClientBase):
         failures = 0
         reason = ""
         path = f"/api/jobs/{job_id}/logs/tail"
+        # Imported here: the WebSocket stack is only needed by programs that follow logs.
+        from httpx_ws import (
+            WebSocketDisconnect,
+            WebSocketNetworkError,
+            WebSocketSession,
+            WebSocketUpgradeError,
+            connect_ws,
+        )
+
         ws: WebSocketSession
         while True:
             cursor.new_connection()

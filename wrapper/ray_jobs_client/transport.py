@@ -12,7 +12,6 @@ What is retried, with capped exponential backoff and full jitter (``Retry-After`
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import email.utils
 import random
@@ -164,6 +163,8 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         self._inner = inner or httpx.AsyncHTTPTransport(**kwargs)  # type: ignore[arg-type]
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        import asyncio  # here, not at the top: sync-only programs never need it
+
         attempt = 0
         while True:
             attempt += 1
