@@ -79,8 +79,14 @@ def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def ssl_verify(verify: str | bool) -> ssl.SSLContext | bool:
-    """``verify`` as Ray accepts it (bool, CA bundle file, or CA directory) as an httpx setting."""
+def ssl_verify(verify: str | bool, address: str) -> ssl.SSLContext | bool:
+    """``verify`` as Ray accepts it (bool, CA bundle file, or CA directory) as an httpx setting.
+
+    For a plain ``http://`` job server no CA bundle is loaded (it costs time and ~2 MiB): the context
+    given instead trusts no certificate at all, so any TLS connection would fail closed, never open.
+    """
+    if verify is True and address.startswith("http://"):
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if isinstance(verify, bool):
         return verify
     path = Path(verify).expanduser()
@@ -200,7 +206,7 @@ class ClientBase:
         self._default_metadata = dict(info.metadata or {})
         user_headers = {str(k): str(v) for k, v in (info.headers or {}).items()}
         self._headers = {**user_headers, **auth_headers(user_headers)}
-        self._verify = ssl_verify(verify)
+        self._verify = ssl_verify(verify, self._address)
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._tail_policy = tail_policy or TailPolicy()
         self._server_version: VersionResponse | None = None
