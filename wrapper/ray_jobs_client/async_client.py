@@ -21,7 +21,7 @@ from ray_jobs_api.client import Client as ApiClient
 from . import _calls
 from ._base import ClientBase, ProgressCallback
 from ._core import Call, Flow, aremember_response, arun_flow, asend, refused_upgrade_body
-from .logs import MAX_FRAME_BYTES, LogCursor, upgrade_refusal
+from .logs import MAX_FRAME_BYTES, LogCursor, tail_path, upgrade_refusal
 from .models import JobDetails, JobStatus
 from .transport import AsyncRetryTransport
 
@@ -184,7 +184,7 @@ class AsyncJobSubmissionClient(ClientBase):
         cursor = LogCursor()
         failures = 0
         reason = ""
-        path = f"/api/jobs/{job_id}/logs/tail"
+        path = tail_path(job_id)
         while True:
             cursor.new_connection()
             try:

@@ -14,7 +14,7 @@ from ray_jobs_api.client import Client as ApiClient
 from . import _calls
 from ._base import ClientBase, ProgressCallback
 from ._core import Call, Flow, refused_upgrade_body, remember_response, run_flow, send
-from .logs import MAX_FRAME_BYTES, LogCursor, upgrade_refusal
+from .logs import MAX_FRAME_BYTES, LogCursor, tail_path, upgrade_refusal
 from .models import JobDetails, JobStatus
 from .transport import RetryTransport
 
@@ -176,7 +176,7 @@ class JobSubmissionClient(ClientBase):
         cursor = LogCursor()
         failures = 0
         reason = ""
-        path = f"/api/jobs/{job_id}/logs/tail"
+        path = tail_path(job_id)
         # Imported here: the WebSocket stack is only needed by programs that follow logs.
         from httpx_ws import (
             WebSocketDisconnect,

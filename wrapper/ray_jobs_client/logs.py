@@ -16,16 +16,22 @@ Decisions live in pure helpers here; :mod:`ray_jobs_client.client` and
 from __future__ import annotations
 
 import random
+from urllib.parse import quote
 
 import attrs
 
 from ._core import error_for_status
 from .errors import AuthenticationError, BadRequestError, JobNotFoundError, LogStreamError
 
-__all__ = ["LogCursor", "TailPolicy"]
+__all__ = ["LogCursor", "TailPolicy", "tail_path"]
 
 #: Largest WebSocket message accepted: a single log line can be long, and a frame holds whole lines.
 MAX_FRAME_BYTES = 64 * 1024 * 1024
+
+
+def tail_path(job_id: str) -> str:
+    """The log WebSocket's path, the id percent-encoded as the generated endpoints encode it."""
+    return f"/api/jobs/{quote(job_id, safe='')}/logs/tail"
 
 
 @attrs.define
