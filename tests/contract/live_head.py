@@ -8,12 +8,12 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
 import httpx
+from waiting import wait_for
 
 T = TypeVar("T")
 
@@ -21,18 +21,6 @@ TERMINAL_STATUSES = frozenset({"STOPPED", "SUCCEEDED", "FAILED"})
 
 # aiohttp's page for an exception that escaped a handler.
 GENERIC_500_BODY = "500 Internal Server Error\n\nServer got itself in trouble"
-
-
-def wait_for(predicate: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.25) -> T:
-    """Poll ``predicate`` every ``interval`` s until it returns something truthy; fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def websocket_handshake_headers() -> dict[str, str]:

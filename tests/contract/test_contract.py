@@ -26,12 +26,12 @@ from live_head import (
     last_line,
     refused_websocket_handshake,
     running_driver,
-    wait_for,
     websocket_handshake_headers,
 )
 from openapi_spec_validator import validate as validate_openapi_document
 from ray_jobs_client.testing import LocalRayHead
 from spec_validator import ContractRecorder, OpenApiSpec
+from waiting import let_job_manager_finish, wait_for
 
 pytestmark = pytest.mark.live
 
@@ -224,6 +224,7 @@ def test_running_job_lifecycle(http: httpx.Client, check: Check, contract: Contr
         assert details["status"] == "STOPPED"
         assert details["driver_exit_code"] is None
 
+        let_job_manager_finish(details["end_time"])
         assert check(http.delete(f"/api/jobs/{job_id}"), expect=200).json() == {"deleted": True}
         assert check(http.get(f"/api/jobs/{job_id}"), expect=404).text == f"Job {job_id} does not exist"
     finally:
@@ -456,7 +457,8 @@ def test_submit_job_documented_leniency_booleans_for_numbers(
     check(response, request_valid=False)
     assert response.status_code == 200, f"{response.status_code}: {response.text[-300:]!r}"
     job_id = response.json()["submission_id"]
-    _wait_for_status(http, contract, job_id, TERMINAL_STATUSES, timeout=60)
+    details = _wait_for_status(http, contract, job_id, TERMINAL_STATUSES, timeout=60)
+    let_job_manager_finish(details["end_time"])
     check(http.delete(f"/api/jobs/{job_id}"), expect=200)
 
 

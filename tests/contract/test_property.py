@@ -21,9 +21,10 @@ import httpx
 import hypothesis
 import pytest
 import schemathesis
-from live_head import GENERIC_500_BODY, TERMINAL_STATUSES, last_line, wait_for
+from live_head import GENERIC_500_BODY, TERMINAL_STATUSES, last_line
 from ray_jobs_client.testing import LocalRayHead
 from spec_validator import SPEC_PATH, ContractRecorder, OpenApiSpec
+from waiting import let_job_manager_finish, wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(300)]
 
@@ -215,11 +216,17 @@ def _remove_accepted_job(ray_head: LocalRayHead, response: schemathesis.Response
     submission_id = response.json().get("submission_id")
     with httpx.Client(base_url=ray_head.address, headers=ray_head.auth_headers(), timeout=30) as http:
         http.post(f"/api/jobs/{submission_id}/stop")
-        wait_for(
-            lambda: http.get(f"/api/jobs/{submission_id}").json()["status"] in TERMINAL_STATUSES,
+
+        def stopped() -> dict[str, Any] | None:
+            job: dict[str, Any] = http.get(f"/api/jobs/{submission_id}").json()
+            return job if job["status"] in TERMINAL_STATUSES else None
+
+        details = wait_for(
+            stopped,
             timeout=60,
             what=f"accepted job {submission_id} to stop",
         )
+        let_job_manager_finish(details["end_time"])
         http.delete(f"/api/jobs/{submission_id}")
 
 

@@ -16,14 +16,6 @@ from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    """Poll ``condition`` until it holds (for what the proxy counts after the client moved on)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"not true after {timeout} s"
-        time.sleep(0.02)
-
-
 def line_printer(lines: int, interval: float) -> str:
     """An entrypoint printing ``line 0`` … ``line <lines-1>``, one every ``interval`` seconds."""
     script = (

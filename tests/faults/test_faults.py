@@ -127,10 +127,10 @@ def test_lost_delete_response_still_reports_deleted(
     assert client.delete_job(job_id) is True
 
     # The first DELETE reached the head (its response was lost) and the client's own retry found the
-    # job gone. (Not re-checked with a GET: Ray's job manager can write a just-finished job's record
-    # once more after a delete, a server race that has nothing to do with the client.)
+    # job gone.
     assert [r.method for r in proxy.requests].count("DELETE") == 2
     assert proxy.stats["lost_response"] == 1
+    assert head.http.get(f"/api/jobs/{job_id}").status_code == 404
 
 
 def test_submit_retry_honours_retry_after(proxy: FaultProxy, connect: Connect, head: HeadJobs) -> None:

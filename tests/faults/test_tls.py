@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 import trustme
-from harness import Connect, HeadJobs, follow_concurrently, line_printer, printed_lines, wait_until
+from harness import Connect, HeadJobs, follow_concurrently, line_printer, printed_lines
 from proxy import FaultProxy
 from ray_jobs_client.errors import APIConnectionError
 from ray_jobs_client.testing import LocalRayHead
+from waiting import wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
 
@@ -97,7 +98,12 @@ def test_default_verify_rejects_unknown_ca(tls_proxy: FaultProxy, connect: Conne
 
     assert isinstance(caught.value, ConnectionError)
     assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
-    wait_until(lambda: tls_proxy.stats["tls_failures"] >= 1)
+    wait_for(
+        lambda: tls_proxy.stats["tls_failures"] >= 1,
+        timeout=15,
+        what="the proxy to count a TLS failure",
+        interval=0.02,
+    )
 
 
 def test_certificate_failure_is_not_retried(tls_proxy: FaultProxy, connect: Connect) -> None:
@@ -106,7 +112,12 @@ def test_certificate_failure_is_not_retried(tls_proxy: FaultProxy, connect: Conn
     with pytest.raises(APIConnectionError):
         connect(tls_proxy.address)
 
-    wait_until(lambda: tls_proxy.stats["tls_failures"] >= 1)
+    wait_for(
+        lambda: tls_proxy.stats["tls_failures"] >= 1,
+        timeout=15,
+        what="the proxy to count a TLS failure",
+        interval=0.02,
+    )
     assert tls_proxy.stats["tls_failures"] == 1
 
 

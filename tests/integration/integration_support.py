@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from waiting import wait_for
+
 TERMINAL = frozenset({"STOPPED", "SUCCEEDED", "FAILED"})
 
 #: How long any job of these tests may take to reach the awaited state (a 2-core machine, shared).
@@ -39,20 +41,6 @@ def python_entrypoint(code: str) -> str:
 def status_value(status: Any) -> str:
     """The plain string of a status from either client (Ray's or ours)."""
     return str(getattr(status, "value", status))
-
-
-def wait_for(
-    predicate: Callable[[], Any], *, what: str, timeout: float = JOB_TIMEOUT, interval: float = 0.25
-) -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def wait_terminal(client: Any, submission_id: str, *, timeout: float = JOB_TIMEOUT) -> str:

@@ -7,13 +7,16 @@ serves both. The scenarios replay Ray's own ``test_http_job_server.py`` tests.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 import pytest
 from integration_support import (
     HELLO_LINES,
     HELLO_SCRIPT,
+    JOB_TIMEOUT,
     SLEEP_ENTRYPOINT,
     VERSION_BODY,
     await_status,
@@ -144,6 +147,33 @@ async def test_stop_and_delete_a_long_running_job(twin: str, head_address: str, 
         assert _find(await resolve(client.list_jobs()), unique_id) is None
         with pytest.raises(JobNotFoundError):
             await resolve(client.get_job_info(unique_id))
+
+
+async def test_a_job_deleted_the_moment_it_ends_stays_deleted(
+    twin: str, head_address: str, unique_id: str
+) -> None:
+    """Ray's job manager re-creates a record deleted right after its job ended (as a FAILED job with
+    entrypoint "Entrypoint not found."); Ray's client lets that happen, ours waits it out."""
+    finished, stopped = f"{unique_id}-finished", f"{unique_id}-stopped"
+    async with open_client(twin, head_address) as client:
+        await resolve(client.submit_job(entrypoint="echo done", submission_id=finished))
+        await resolve(client.submit_job(entrypoint=SLEEP_ENTRYPOINT, submission_id=stopped))
+        await await_status(client, stopped, lambda s: s == "RUNNING", what="to run")
+        assert await resolve(client.stop_job(stopped)) is True
+        for job_id, status in ((finished, "SUCCEEDED"), (stopped, "STOPPED")):
+            details = await resolve(client.wait_until_finished(job_id, poll=0.02, timeout=JOB_TIMEOUT))
+            assert details.status == status
+            assert await resolve(client.delete_job(job_id)) is True
+
+        # Ray's manager notices the end within about a second; watch well past that.
+        watch_until = time.monotonic() + 4.0
+        while time.monotonic() < watch_until:
+            listed = {job.submission_id for job in await resolve(client.list_jobs())}
+            assert finished not in listed and stopped not in listed
+            for job_id in (finished, stopped):
+                with pytest.raises(JobNotFoundError):
+                    await resolve(client.get_job_info(job_id))
+            await asyncio.sleep(0.2)
 
 
 async def test_deprecated_job_id_kwarg(

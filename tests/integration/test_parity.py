@@ -37,6 +37,7 @@ from ray_jobs_client import (
 )
 from ray_jobs_client.errors import APIConnectionError
 from ray_jobs_client.testing import free_port
+from waiting import let_job_manager_finish
 
 pytestmark = pytest.mark.live
 
@@ -155,6 +156,7 @@ def test_stop_and_delete_return_the_same_values(
 
     assert without(ours.get_job_info(our_id).dict()) == without(ray_dict(ray_client.get_job_info(ray_id)))
 
+    let_job_manager_finish(ray_client.get_job_info(ray_id).end_time)
     assert ray_client.delete_job(ray_id) is True
     assert ours.delete_job(our_id) is True
     for client in (ray_client, ours):

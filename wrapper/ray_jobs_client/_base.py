@@ -28,6 +28,7 @@ from .address import resolve_cluster_info
 from .auth import auth_headers
 from .errors import (
     APIConnectionError,
+    APIStatusError,
     CertificateError,
     JobAlreadyExistsError,
     JobNotFoundError,
@@ -423,11 +424,24 @@ class ClientBase:
         return submission_id
 
     def _delete_flow(self, job_id: str) -> Flow[bool]:
-        """DELETE a job; if a retry finds it gone, the lost earlier attempt deleted it."""
+        """DELETE a job; if a retry finds it gone, the lost earlier attempt deleted it.
+
+        A job that ended a moment ago is deleted only once Ray's job manager has finished with it
+        (see :func:`_delete_settle_delay`), so the record stays deleted.
+        """
 
         def deleted_already(error: JobsClientError) -> Flow[bool] | None:
             return _immediately(True) if isinstance(error, JobNotFoundError) else None
 
+        try:
+            details, server_time = yield _calls.get_job_info_dated(job_id)
+        except APIStatusError:
+            pass  # no such job, or a server error: the DELETE itself reports it as Ray's client would
+        else:
+            delay = _delete_settle_delay(details, server_time)
+            if delay > 0:
+                logger.debug("Job %s ended moments ago; deleting it in %.1f s.", job_id, delay)
+                yield Pause(delay)
         return (
             yield from self._retrying(
                 f"Deleting {job_id}", lambda: _calls.delete_job(job_id), deleted_already
@@ -507,6 +521,25 @@ def _transient(exc: APIConnectionError | ServerError) -> bool:
     if isinstance(exc, APIConnectionError):
         return not isinstance(exc, CertificateError)
     return exc.status_code in TRANSIENT_STATUSES or "please try again later" in exc.body
+
+
+#: Ray's job manager (2.60, and older releases) writes a job's record once more, as a FAILED job with
+#: entrypoint "Entrypoint not found.", when the record is deleted between the job ending and the
+#: manager noticing that the job's supervisor actor has exited (measured: deletes up to ~150 ms after
+#: ``end_time`` on an idle head; its monitor loop runs every second). Deleting a job that ended less
+#: than this long ago (by the server's clock) waits until then.
+DELETE_SETTLE_SECONDS = 1.5
+
+
+def _delete_settle_delay(details: JobDetails, server_time: float | None) -> float:
+    """Seconds to wait before deleting ``details``' job so that Ray does not re-create its record."""
+    if not details.status.is_terminal() or details.end_time is None:
+        return 0.0  # a running job: the server refuses the delete anyway
+    now = time.time() if server_time is None else server_time
+    # `Date` counts whole seconds, so `now` may be up to 1 s early: the age is a lower bound, and a
+    # server clock that disagrees with the job's node cannot stall a delete beyond the cap.
+    age = now - details.end_time / 1000
+    return min(max(DELETE_SETTLE_SECONDS - age, 0.0), DELETE_SETTLE_SECONDS + 1.0)
 
 
 def _immediately(value: T) -> Flow[T]:

@@ -5,7 +5,7 @@ This is the only module that touches ``ray_jobs_api``'s endpoint functions and p
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 from ray_jobs_api.api.jobs import (
@@ -87,6 +87,31 @@ def get_job_info(job_id: str) -> Call[JobDetails]:
         f"/api/jobs/{job_id}",
         {200: lambda parsed: job_details_from_api(_expect(ApiJobDetails)(parsed))},
     )
+
+
+def get_job_info_dated(job_id: str) -> Call[tuple[JobDetails, float | None]]:
+    """``get_job_info`` plus the server's clock (its ``Date`` header, epoch seconds; ``None`` if absent)."""
+
+    def dated(parsed: Any, headers: Mapping[str, str]) -> tuple[JobDetails, float | None]:
+        return job_details_from_api(_expect(ApiJobDetails)(parsed)), _server_time(headers)
+
+    return Call(
+        _get_job_info,
+        {"job_or_submission_id": job_id},
+        "GET",
+        f"/api/jobs/{job_id}",
+        {200: dated},
+        reads_headers=True,
+    )
+
+
+def _server_time(headers: Mapping[str, str]) -> float | None:
+    from email.utils import parsedate_to_datetime  # only deletes need it
+
+    try:
+        return parsedate_to_datetime(headers["date"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def stop_job(job_id: str) -> Call[bool]:

@@ -67,13 +67,15 @@ class Call(Generic[T]):
     kwargs: Mapping[str, Any]
     method: str
     path: str
-    #: status code → converter from the generated ``parsed`` value to the call's result.
-    results: Mapping[int, Callable[[Any], T]]
+    #: status code → converter from the generated ``parsed`` value to the call's result (called as
+    #: ``convert(parsed, headers)`` when ``reads_headers`` is set).
+    results: Mapping[int, Callable[..., T]]
     #: the class raised for a 404 (a job route's 404 means "no such job").
     not_found: type[NotFoundError] = JobNotFoundError
     #: a local file streamed as the body (uploads); the driver adapts it to sync or async I/O.
     upload: IO[bytes] | None = None
     upload_progress: Callable[[int], None] | None = None
+    reads_headers: bool = False
 
 
 @attrs.frozen
@@ -101,7 +103,7 @@ def check_response(
             retry_after=retry_after_seconds(headers or {}),
         )
     try:
-        return convert(parsed)
+        return convert(parsed, headers or {}) if call.reads_headers else convert(parsed)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise _unexpected(call, status_code, content, f"unexpected body ({exc!r})") from exc
 

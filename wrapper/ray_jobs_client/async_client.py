@@ -136,7 +136,11 @@ class AsyncJobSubmissionClient(ClientBase):
         return await self._send(_calls.stop_job(job_id))
 
     async def delete_job(self, job_id: str) -> bool:
-        """Delete a terminal job's record (raises :class:`JobNotTerminalError` while it runs)."""
+        """Delete a terminal job's record (raises :class:`JobNotTerminalError` while it runs).
+
+        A job that ended under 1.5 s ago is deleted once Ray's job manager is done with it (a wait of
+        at most 2.5 s): deleted sooner, Ray writes it again as a FAILED job.
+        """
         return await self._run(self._delete_flow(job_id))
 
     async def get_job_info(self, job_id: str) -> JobDetails:

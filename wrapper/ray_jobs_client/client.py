@@ -116,7 +116,11 @@ class JobSubmissionClient(ClientBase):
         return self._send(_calls.stop_job(job_id))
 
     def delete_job(self, job_id: str) -> bool:
-        """Delete a terminal job's record (raises :class:`JobNotTerminalError` while it runs)."""
+        """Delete a terminal job's record (raises :class:`JobNotTerminalError` while it runs).
+
+        A job that ended under 1.5 s ago is deleted once Ray's job manager is done with it (a wait of
+        at most 2.5 s): deleted sooner, Ray writes it again as a FAILED job.
+        """
         return self._run(self._delete_flow(job_id))
 
     def get_job_info(self, job_id: str) -> JobDetails:
