@@ -33,9 +33,6 @@ __all__ = ["AsyncJobSubmissionClient"]
 T = TypeVar("T")
 
 
-_POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-
-
 class AsyncJobSubmissionClient(ClientBase):
     """The async twin of :class:`~ray_jobs_client.JobSubmissionClient`.
 
@@ -48,9 +45,7 @@ class AsyncJobSubmissionClient(ClientBase):
         # No I/O here: the version check runs on `async with`, `connect()` or the first call.
         self._http = httpx.AsyncClient(
             **self._httpx_settings(),
-            # Keep as many idle connections as may be open at once (httpx keeps 20 of its 100):
-            # a wide `gather` of polls would otherwise reopen most of its connections every round.
-            transport=AsyncRetryTransport(self._retry_policy, verify=self._verify, limits=_POOL_LIMITS),
+            transport=AsyncRetryTransport(self._retry_policy, verify=self._verify),
             event_hooks={"response": [aremember_response]},
         )
         self._api = ApiClient(base_url=self._address).set_async_httpx_client(self._http)
