@@ -3,7 +3,8 @@
 Ours: one :class:`~ray_jobs_client.AsyncJobSubmissionClient` (connected beforehand) and
 ``asyncio.gather`` over all polls. Ray's client is synchronous: it is measured both sequentially and
 from a pool of 8 threads (its calls open a connection each, so threads do overlap). Our sync client,
-sequential, is there for reference. Each repetition is the wall time of one full round of polls.
+sequential, is there for reference, and so is plain ``httpx.AsyncClient`` with two pool sizes (what
+httpx's connection pool costs by itself). Each repetition is the wall time of one full round of polls.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 from ray.job_submission import JobSubmissionClient as RayClient
 from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
 
 from .common import OURS, RAYS, Figure, Summary, Table, interleave, ratio
 
 THREADS = 8
+PLAIN_DEFAULT = "httpx's pool (20 kept alive)"
+PLAIN_KEEP_ALL = "all 100 kept alive"
 
 
 def measure(address: str, job_ids: list[str], polls: int, repetitions: int) -> Figure:
@@ -31,12 +35,24 @@ def measure(address: str, job_ids: list[str], polls: int, repetitions: int) -> F
     loop.run_until_complete(ours_async.connect())
     rays = RayClient(address)
     pool = ThreadPoolExecutor(max_workers=THREADS)
+    # Plain httpx, to show what its connection pool costs by itself: its default keeps 20 idle
+    # connections; keeping all 100 avoids reconnecting but makes httpcore scan more connections.
+    plain = {
+        kept: httpx.AsyncClient(
+            base_url=address, limits=httpx.Limits(max_connections=100, max_keepalive_connections=kept)
+        )
+        for kept in (20, 100)
+    }
     try:
         with JobSubmissionClient(address) as ours_sync:
 
             async def gather() -> list[str]:
                 statuses = await asyncio.gather(*(ours_async.get_job_status(job) for job in targets))
                 return [str(status) for status in statuses]
+
+            async def plain_gather(http: httpx.AsyncClient) -> list[str]:
+                responses = await asyncio.gather(*(http.get(f"/api/jobs/{job}") for job in targets))
+                return [str(response.raise_for_status().json()["status"]) for response in responses]
 
             async def one_by_one() -> list[str]:
                 return [str(await ours_async.get_job_status(job)) for job in targets]
@@ -45,6 +61,12 @@ def measure(address: str, job_ids: list[str], polls: int, repetitions: int) -> F
                 f"{OURS}, async, `asyncio.gather` of all {polls}": lambda: loop.run_until_complete(gather()),
                 f"{OURS}, async, sequential `await`s": lambda: loop.run_until_complete(one_by_one()),
                 f"{OURS}, sync, sequential": lambda: [str(ours_sync.get_job_status(job)) for job in targets],
+                f"plain `httpx.AsyncClient`, `asyncio.gather`, {PLAIN_DEFAULT}": lambda: (
+                    loop.run_until_complete(plain_gather(plain[20]))
+                ),
+                f"plain `httpx.AsyncClient`, `asyncio.gather`, {PLAIN_KEEP_ALL}": lambda: (
+                    loop.run_until_complete(plain_gather(plain[100]))
+                ),
                 f"{RAYS}, sequential": lambda: [str(rays.get_job_status(job)) for job in targets],
                 f"{RAYS}, thread pool of {THREADS}": lambda: [
                     str(status) for status in pool.map(rays.get_job_status, targets)
@@ -58,6 +80,8 @@ def measure(address: str, job_ids: list[str], polls: int, repetitions: int) -> F
     finally:
         pool.shutdown()
         loop.run_until_complete(ours_async.aclose())
+        for http in plain.values():
+            loop.run_until_complete(http.aclose())
         loop.close()
     stats = {name: Summary.of(values) for name, values in samples.items()}
     best_ray = min(summary.median for name, summary in stats.items() if name.startswith(RAYS))
@@ -99,6 +123,8 @@ def _notes(stats: dict[str, Summary], cpu_per_poll: dict[str, float], polls: int
     gathered = next(name for name in stats if "gather" in name)
     one_by_one = next(name for name in stats if "sequential `await`" in name)
     sync = f"{OURS}, sync, sequential"
+    default = next(name for name in stats if PLAIN_DEFAULT in name)
+    keep_all = next(name for name in stats if PLAIN_KEEP_ALL in name)
     wall = {name: summary.median / polls for name, summary in stats.items()}
     notes = [
         f"With all {polls} polls in flight our async client spends {cpu_per_poll[gathered] * 1e3:.2f} ms "
@@ -115,6 +141,12 @@ def _notes(stats: dict[str, Summary], cpu_per_poll: dict[str, float], polls: int
         f"{cpu_per_poll[one_by_one] * 1e3:.2f} ms one by one: with {polls} requests in flight the pool "
         "opens a connection per request, and httpx keeps at most 20 idle connections by default, so every "
         f"round opens {max(0, polls - 20)} of them anew.",
+        "Keeping every connection alive is no cure: plain httpx gathers took "
+        f"{wall[default] * polls * 1e3:.1f} ms "
+        f"({cpu_per_poll[default] * 1e3:.2f} ms CPU per poll) with its default pool and "
+        f"{wall[keep_all] * polls * 1e3:.1f} ms ({cpu_per_poll[keep_all] * 1e3:.2f} ms) keeping all 100 "
+        "connections, because httpcore's pool looks through its connections for every queued request. "
+        "Our async client keeps httpx's default.",
     ]
     if importlib.util.find_spec("sniffio") is None:
         extra = cpu_per_poll[one_by_one] - cpu_per_poll[sync]

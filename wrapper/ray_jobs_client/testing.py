@@ -231,8 +231,9 @@ class LocalRayHead:
     def _warm_up_job_ran(self, http: httpx.Client) -> bool:
         """Submit `echo` until one run succeeds, then delete every warm-up record (the head looks new).
 
-        A deleted record can reappear once (the job's supervisor may write its final status after
-        the delete), so the head is ready only when no warm-up record has been listed for a while.
+        A record deleted right after its job ended reappears once (Ray's job manager writes it again,
+        as FAILED, when it notices the job's supervisor exit), so the head is ready only when no
+        warm-up record has been listed for a while.
         """
         jobs = http.get("/api/jobs/").json()
         warm_ups = [job for job in jobs if str(job.get("submission_id")).startswith(_WARM_UP_PREFIX)]
