@@ -2,7 +2,7 @@
 
 Order of work: the figures that need no server first (install size, which also prepares the clean
 venvs the others use; import time; packaging), then one local Ray head (no token) for the rest
-(latency, polling, log tail, memory). A figure that fails is reported as failed and the others
+(latency, polling, log tail, log download, memory). A figure that fails is reported as failed and the others
 still run; the exit status is then 1.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from ray_jobs_client import JobSubmissionClient
 from ray_jobs_client.testing import LocalRayHead
 
-from . import install_size, latency, log_tail, memory, packaging_speed, polling, startup
+from . import install_size, latency, log_download, log_tail, memory, packaging_speed, polling, startup
 from .common import DEFAULT_WORK_DIR, Figure, load_average, wait_for_quiet
 
 
@@ -154,6 +154,10 @@ def main(argv: list[str]) -> int:
                 size=sizes.log_bytes,
                 throughput_repetitions=sizes.log_repetitions,
             ),
+        )
+        run.figure(
+            "7. log download",
+            lambda: log_download.measure(head.address, sizes.log_bytes, sizes.log_repetitions),
         )
         run.figure("1b. memory", lambda: memory.measure(venvs, head.address, sizes.rss_repetitions))
         log("stopping the head")

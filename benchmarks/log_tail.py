@@ -40,7 +40,7 @@ def _stamping_job(lines: int, interval: float) -> str:
     return "python -c " + shlex.quote(code)
 
 
-def _writing_job(size: int) -> tuple[str, str]:
+def writing_job(size: int) -> tuple[str, str]:
     """An entrypoint writing ``size`` bytes of numbered lines as fast as it can, and that text."""
     lines = size // LINE_BYTES
     pad = "x" * (LINE_BYTES - 11)
@@ -162,7 +162,7 @@ def measure_throughput(
     Returns the table, a verification note and, per client, the median seconds to the last byte
     (``"last"``) and to the end of the iterator (``"end"``).
     """
-    entrypoint, expected = _writing_job(size)
+    entrypoint, expected = writing_job(size)
     job_id = tailers.ours.submit_job(entrypoint=entrypoint)
     tailers.ours.wait_until_finished(job_id, poll=0.2, timeout=300)
     reference = tailers.ours.get_job_logs(job_id)

@@ -87,6 +87,9 @@ class SyncDriver:
     def follow(self, job_id: str) -> list[str]:
         return list(self.client.follow_job_logs(job_id))
 
+    def download(self, job_id: str) -> list[str]:
+        return list(self.client.iter_job_logs(job_id))
+
     def close(self) -> None:
         self.client.close()
 
@@ -113,6 +116,12 @@ class AsyncDriver:
     def follow(self, job_id: str) -> list[str]:
         async def collect() -> list[str]:
             return [chunk async for chunk in self.client.tail_job_logs(job_id)]
+
+        return self._runner.run(collect())
+
+    def download(self, job_id: str) -> list[str]:
+        async def collect() -> list[str]:
+            return [piece async for piece in self.client.iter_job_logs(job_id)]
 
         return self._runner.run(collect())
 

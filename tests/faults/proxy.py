@@ -75,6 +75,14 @@ class LoseResponse:
 
 
 @dataclass(frozen=True)
+class CutResponse:
+    """Forward the request, pass on the answer's head and the first ``keep`` of its body, then
+    reset the client connection (a download cut short)."""
+
+    keep: float = 0.5
+
+
+@dataclass(frozen=True)
 class Hang:
     """Never answer (until the client gives up or the proxy stops)."""
 
@@ -99,7 +107,7 @@ class Respond:
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-Action = Reset | LoseResponse | Hang | Respond
+Action = Reset | LoseResponse | CutResponse | Hang | Respond
 
 
 @dataclass
@@ -195,7 +203,9 @@ def _frame_size(buffer: bytearray) -> int | None:
 def _stat_name(action: Action | None) -> str:
     if isinstance(action, Respond):
         return f"respond_{action.status}"
-    return {Reset: "reset", LoseResponse: "lost_response", Hang: "hang"}.get(type(action), "forward")
+    return {Reset: "reset", LoseResponse: "lost_response", CutResponse: "cut_response", Hang: "hang"}.get(
+        type(action), "forward"
+    )
 
 
 def _abort(sock: socket.socket) -> None:
@@ -424,6 +434,10 @@ class FaultProxy:
                     if action.instead is None:
                         return _abort(client)
                     status, response = action.instead.status, action.instead.encode()
+                if isinstance(action, CutResponse):
+                    body_start = response.index(b"\r\n\r\n") + 4
+                    client.sendall(response[: body_start + int((len(response) - body_start) * action.keep)])
+                    return _abort(client)
                 client.sendall(response)
                 if status == 101:
                     return self._pipe(client, reader, upstream)

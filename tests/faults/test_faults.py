@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from harness import Connect, HeadJobs, follow_concurrently, line_printer, printed_lines
-from proxy import FaultProxy, Hang, LoseResponse, Request, Reset, Respond
+from proxy import CutResponse, FaultProxy, Hang, LoseResponse, Request, Reset, Respond
 from ray_jobs_client import JobSubmissionClient
 from ray_jobs_client.errors import APITimeoutError, UnexpectedResponseError
 
@@ -131,6 +131,38 @@ def test_lost_delete_response_still_reports_deleted(
     assert [r.method for r in proxy.requests].count("DELETE") == 2
     assert proxy.stats["lost_response"] == 1
     assert head.http.get(f"/api/jobs/{job_id}").status_code == 404
+
+
+def test_log_download_cut_short_is_resumed_without_repeats(
+    proxy: FaultProxy, connect: Connect, head: HeadJobs
+) -> None:
+    """Two downloads of the log are cut halfway; the third completes. The pieces yielded add up to
+    the log exactly once (the server sends it from the start every time)."""
+    job_id = head.submit(line_printer(3000, 0))
+    assert head.wait(job_id)["status"] == "SUCCEEDED"
+    is_logs_download = lambda request: request.method == "GET" and request.path.endswith("/logs")  # noqa: E731
+    proxy.add_rule(CutResponse(keep=0.5), times=2, when=is_logs_download)
+    client = connect(proxy.address)
+
+    pieces = client.download(job_id)
+
+    assert "".join(pieces) == head.logs(job_id)
+    assert len(printed_lines("".join(pieces))) == 3000
+    assert proxy.stats["cut_response"] == 2
+    assert sum(1 for request in proxy.requests if is_logs_download(request)) == 3
+
+
+def test_log_download_that_keeps_being_cut_fails_clearly(
+    proxy: FaultProxy, connect: Connect, head: HeadJobs
+) -> None:
+    job_id = head.submit(line_printer(3000, 0))
+    head.wait(job_id)
+    proxy.add_rule(CutResponse(keep=0.5), times=None, when=lambda r: r.path.endswith("/logs"))
+    client = connect(proxy.address, retries=2)
+
+    with pytest.raises(ConnectionError, match=f"GET /api/jobs/{job_id}/logs"):
+        client.download(job_id)
+    assert proxy.stats["cut_response"] == 3
 
 
 def test_submit_retry_honours_retry_after(proxy: FaultProxy, connect: Connect, head: HeadJobs) -> None:

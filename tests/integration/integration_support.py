@@ -204,3 +204,10 @@ async def collect_tail(client: Any, submission_id: str) -> list[str]:
     if inspect.iscoroutinefunction(client.get_version):
         return [chunk async for chunk in client.tail_job_logs(submission_id)]
     return list(client.follow_job_logs(submission_id))
+
+
+async def collect_download(client: Any, submission_id: str) -> list[str]:
+    """The pieces ``iter_job_logs`` yields, from either twin."""
+    if inspect.iscoroutinefunction(client.get_version):
+        return [piece async for piece in client.iter_job_logs(submission_id)]
+    return list(client.iter_job_logs(submission_id))

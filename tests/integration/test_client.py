@@ -21,6 +21,7 @@ from integration_support import (
     VERSION_BODY,
     await_status,
     await_terminal,
+    collect_download,
     collect_tail,
     connect,
     hello_lines,
@@ -174,6 +175,34 @@ async def test_a_job_deleted_the_moment_it_ends_stays_deleted(
                 with pytest.raises(JobNotFoundError):
                     await resolve(client.get_job_info(job_id))
             await asyncio.sleep(0.2)
+
+
+#: Prints 20,000 lines (about 1.9 MB) with a quote, a backslash, a tab, é, 中 and an emoji in each: every
+#: kind of escape the server's JSON body has, spread over many network reads.
+NOISY_LOG_SCRIPT = (
+    "for i in range(20000):\n"
+    "    print(i, chr(34), chr(92), chr(9), chr(233), chr(0x4E2D), chr(0x1F600), 'x' * 60)\n"
+)
+
+
+async def test_iter_job_logs_streams_exactly_what_get_job_logs_returns(
+    twin: str, head_address: str, unique_id: str
+) -> None:
+    async with open_client(twin, head_address) as client:
+        await resolve(
+            client.submit_job(entrypoint=python_entrypoint(NOISY_LOG_SCRIPT), submission_id=unique_id)
+        )
+        assert await await_terminal(client, unique_id) == "SUCCEEDED"
+        whole = await resolve(client.get_job_logs(unique_id))
+        pieces = await collect_download(client, unique_id)
+        assert "".join(pieces) == whole
+        assert len(pieces) > 1, "the log arrived in one piece: nothing was streamed"
+        assert f'19999 " \\ \t é 中 😀 {"x" * 60}\n' in whole
+        with pytest.raises(JobNotFoundError) as caught:
+            await collect_download(client, f"{unique_id}-missing")
+        with pytest.raises(JobNotFoundError) as expected:
+            await resolve(client.get_job_logs(f"{unique_id}-missing"))
+        assert str(caught.value) == str(expected.value)
 
 
 async def test_deprecated_job_id_kwarg(

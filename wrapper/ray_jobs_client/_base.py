@@ -39,7 +39,7 @@ from .errors import (
     ServerError,
     UnsupportedServerError,
 )
-from .logs import TailPolicy
+from .logs import LogDownload, TailPolicy
 from .models import JobDetails, JobStatus
 from .transport import TRANSIENT_STATUSES, RetryPolicy
 
@@ -447,6 +447,13 @@ class ClientBase:
                 f"Deleting {job_id}", lambda: _calls.delete_job(job_id), deleted_already
             )
         )
+
+    def _resume_delay(self, download: LogDownload, error: APIConnectionError, attempt: int) -> float:
+        """A log download was cut after its body began: the pause before the next attempt, or raise."""
+        if attempt > self._retry_policy.max_retries or isinstance(error, CertificateError):
+            raise error
+        logger.info("GET %s was cut (%s); downloading again, retry %d.", download.path, error, attempt)
+        return self._retry_policy.delay(attempt)
 
     def _upload(self, package: Package, upload_progress: ProgressCallback | None) -> Flow[None]:
         """PUT a package, retrying transient failures (the same bytes again: PUT overwrites)."""

@@ -337,7 +337,8 @@ def _logs(args: argparse.Namespace, out: Output) -> int:
         if args.follow:
             _follow(client, args.job_id, out)
         else:
-            out.raw(client.get_job_logs(args.job_id))
+            for piece in client.iter_job_logs(args.job_id):
+                out.raw(piece)
     return 0
 
 

@@ -13,8 +13,9 @@ from ray_jobs_api.client import Client as ApiClient
 
 from . import _calls
 from ._base import ClientBase, ProgressCallback
-from ._core import Call, Flow, refused_upgrade_body, remember_response, run_flow, send
-from .logs import MAX_FRAME_BYTES, LogCursor, tail_path, upgrade_refusal
+from ._core import Call, Flow, refused_upgrade_body, remember_response, run_flow, send, translating_errors
+from .errors import APIConnectionError
+from .logs import MAX_FRAME_BYTES, LogCursor, LogDownload, tail_path, upgrade_refusal
 from .models import JobDetails, JobStatus
 from .transport import RetryTransport
 
@@ -138,6 +139,38 @@ class JobSubmissionClient(ClientBase):
     def get_job_logs(self, job_id: str) -> str:
         """The job's whole log so far."""
         return self._send(_calls.get_job_logs(job_id))
+
+    def iter_job_logs(self, job_id: str) -> Iterator[str]:
+        """The job's log so far — the text :meth:`get_job_logs` returns — in pieces, as it downloads.
+
+        Memory stays small whatever the log's size. A download cut short is resumed: the server
+        sends the log from its start again and the part already yielded is skipped.
+        """
+        call = _calls.get_job_logs(job_id)
+        download = LogDownload(job_id)
+        attempt = 0
+        while True:
+            download.restart()
+            receiving = False
+            try:
+                with (
+                    translating_errors(call, self._address),
+                    self._http.stream("GET", download.url_path) as response,
+                ):
+                    if response.status_code != 200:
+                        raise download.refused(response.status_code, response.read(), response.headers)
+                    receiving = True
+                    for data in response.iter_bytes():
+                        if piece := download.feed(data):
+                            yield piece
+                if piece := download.finish():
+                    yield piece
+                return
+            except APIConnectionError as exc:
+                if not receiving:
+                    raise  # the transport has already retried what can be retried before a response
+                attempt += 1
+                time.sleep(self._resume_delay(download, exc, attempt))
 
     async def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
         """Ray's async log iterator: yields chunks of the log until the job has finished.

@@ -15,15 +15,27 @@ Decisions live in pure helpers here; :mod:`ray_jobs_client.client` and
 
 from __future__ import annotations
 
+import codecs
+import json
 import random
+import re
+from collections.abc import Mapping
 from urllib.parse import quote
 
 import attrs
 
 from ._core import error_for_status
-from .errors import AuthenticationError, BadRequestError, JobNotFoundError, LogStreamError
+from .errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    JobNotFoundError,
+    LogStreamError,
+    UnexpectedResponseError,
+)
+from .transport import retry_after_seconds
 
-__all__ = ["LogCursor", "TailPolicy", "tail_path"]
+__all__ = ["LogCursor", "LogDownload", "LogsBodyDecoder", "TailPolicy", "tail_path"]
 
 #: Largest WebSocket message accepted: a single log line can be long, and a frame holds whole lines.
 MAX_FRAME_BYTES = 64 * 1024 * 1024
@@ -102,3 +114,176 @@ def upgrade_refusal(job_id: str, status_code: int, body: str) -> Exception | Non
     if isinstance(error, JobNotFoundError | BadRequestError | AuthenticationError):
         return error
     return None
+
+
+# --------------------------------------------------------------------------- streamed GET …/logs
+
+
+@attrs.define
+class LogDownload:
+    """``GET …/logs`` read as a stream and resumable after a cut: decoding and exactly-once delivery.
+
+    Every attempt starts again at the log's first character (there are no ranged reads); the
+    :class:`LogCursor` skips what earlier attempts delivered. The I/O is the clients'.
+    """
+
+    job_id: str
+    cursor: LogCursor = attrs.field(factory=LogCursor)
+    _decoder: LogsBodyDecoder = attrs.field(factory=lambda: LogsBodyDecoder())
+    _start: bytes = b""  # the body's first bytes, for an error message
+
+    @property
+    def url_path(self) -> str:
+        return f"/api/jobs/{quote(self.job_id, safe='')}/logs"
+
+    @property
+    def path(self) -> str:
+        """The path as error messages name it (the id as given, like every other call's)."""
+        return f"/api/jobs/{self.job_id}/logs"
+
+    def restart(self) -> None:
+        self.cursor.new_connection()
+        self._decoder = LogsBodyDecoder()
+        self._start = b""
+
+    def refused(self, status_code: int, body: bytes, headers: Mapping[str, str]) -> APIStatusError:
+        """The exception for a response other than 200 (``get_job_logs`` raises the same)."""
+        return error_for_status(
+            status_code,
+            body.decode("utf-8", errors="replace"),
+            method="GET",
+            path=self.path,
+            not_found=JobNotFoundError,
+            retry_after=retry_after_seconds(headers),
+        )
+
+    def feed(self, data: bytes) -> str:
+        """The new log text in the next bytes of the body."""
+        if len(self._start) < _START_KEPT:
+            self._start += data[: _START_KEPT - len(self._start)]
+        try:
+            return self.cursor.accept(self._decoder.feed(data))
+        except ValueError as exc:
+            raise self._unreadable(exc) from exc
+
+    def finish(self) -> str:
+        """The body is complete: the rest of the log, after checking the body was well formed."""
+        try:
+            return self.cursor.accept(self._decoder.close())
+        except ValueError as exc:
+            raise self._unreadable(exc) from exc
+
+    def _unreadable(self, exc: ValueError) -> UnexpectedResponseError:
+        snippet = self._start.decode("utf-8", errors="replace")
+        return UnexpectedResponseError(
+            200,
+            snippet,
+            method="GET",
+            path=self.path,
+            message=f"GET {self.path} answered 200 with an unreadable body ({exc}), starting {snippet!r}",
+        )
+
+
+_LOGS_PREFIX = re.compile(r'\s*\{\s*"logs"\s*:\s*"')
+#: Longest start of a body that may still turn out to be ``{"logs": "``, whitespace included.
+_PREFIX_LOOKAHEAD = 64
+#: Longest escape sequence: a surrogate pair, ``\ud83d\ude00``.
+_LONGEST_ESCAPE = 12
+#: How much of a body's start an error message quotes.
+_START_KEPT = 300
+
+
+class LogsBodyDecoder:
+    """Decodes a ``GET …/logs`` body, ``{"logs": "…"}``, piece by piece as it arrives.
+
+    The log is one JSON string, so it can be handed on while the rest is still downloading: each
+    piece is cut where no escape sequence (or UTF-8 character, or surrogate pair) is split, and
+    decoded by :func:`json.loads`. A body of another shape is buffered and parsed whole at the end.
+    Malformed bodies raise :class:`ValueError` from :meth:`close`.
+    """
+
+    def __init__(self) -> None:
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._text = ""  # decoded, not handed on yet
+        self._state = "prefix"  # → "string" → "suffix"; or "whole" for any other shape
+        self._scanned = 0  # how far `_text` has been searched for the closing quote
+
+    def feed(self, data: bytes) -> str:
+        """Take the next bytes of the body; return the log text they complete."""
+        self._text += self._utf8.decode(data)
+        return self._advance()
+
+    def close(self) -> str:
+        """The body is complete: return the last of the log (or all of it, for an odd shape)."""
+        self._text += self._utf8.decode(b"", final=True)
+        out = self._advance()
+        if self._state == "string":
+            raise ValueError("the body ends inside the log string")
+        if self._state == "suffix":
+            rest = json.loads('{"logs": ""' + self._text)  # checks the object closes properly
+            if not isinstance(rest, dict):
+                raise ValueError("the body is not a JSON object")
+            return out
+        whole = json.loads(self._text)
+        logs = whole.get("logs") if isinstance(whole, dict) else None
+        if not isinstance(logs, str):
+            raise ValueError('the body is not {"logs": <string>}')
+        return out + logs
+
+    def _advance(self) -> str:
+        if self._state == "prefix":
+            match = _LOGS_PREFIX.match(self._text)
+            if match:
+                self._text = self._text[match.end() :]
+                self._state = "string"
+            elif len(self._text) > _PREFIX_LOOKAHEAD:
+                self._state = "whole"
+        if self._state != "string":
+            return ""
+        end = self._closing_quote()
+        if end is not None:
+            piece, self._text = self._text[:end], self._text[end + 1 :]
+            self._state = "suffix"
+        else:
+            cut = self._safe_cut()
+            piece, self._text = self._text[:cut], self._text[cut:]
+            self._scanned = max(0, self._scanned - cut)
+        return str(json.loads(f'"{piece}"', strict=False)) if piece else ""
+
+    def _closing_quote(self) -> int | None:
+        """Index of the first ``"`` in ``_text`` that no backslash escapes, if it has arrived."""
+        text = self._text
+        position = text.find('"', self._scanned)
+        while position != -1:
+            if _backslashes_before(text, position) % 2 == 0:
+                return position
+            position = text.find('"', position + 1)
+        self._scanned = len(text)
+        return None
+
+    def _safe_cut(self) -> int:
+        """Longest prefix of ``_text`` that ends neither inside an escape nor on a high surrogate."""
+        text = self._text
+        cut = len(text)
+        last = text.rfind("\\", max(0, cut - _LONGEST_ESCAPE))
+        if last != -1 and _backslashes_before(text, last + 1) % 2 == 1:
+            escape = text[last:]  # the last escape sequence starts here
+            if len(escape) < 2 or (escape[1] == "u" and len(escape) < 6):
+                cut = last
+        # A `\uD800` to `\uDBFF` escape is half a character: its low half may be in the next piece.
+        if (
+            cut >= 6
+            and text[cut - 5] == "u"
+            and "d800" <= text[cut - 4 : cut].lower() <= "dbff"
+            and _backslashes_before(text, cut - 5) % 2 == 1
+        ):
+            cut -= 6
+        return cut
+
+
+def _backslashes_before(text: str, end: int) -> int:
+    """How many backslashes directly precede ``text[end]``."""
+    start = end
+    while start > 0 and text[start - 1] == "\\":
+        start -= 1
+    return end - start
