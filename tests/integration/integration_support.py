@@ -199,11 +199,19 @@ async def connect(twin: str, address: str, **kwargs: Any) -> None:
         pass
 
 
-async def collect_tail(client: Any, submission_id: str) -> list[str]:
-    """Follow a job's log to its end: ``follow_job_logs`` on the sync twin, ``tail_job_logs`` on the async."""
+async def iterate_tail(client: Any, submission_id: str) -> AsyncIterator[str]:
+    """Follow a job's log: ``follow_job_logs`` on the sync twin, ``tail_job_logs`` on the async."""
     if inspect.iscoroutinefunction(client.get_version):
-        return [chunk async for chunk in client.tail_job_logs(submission_id)]
-    return list(client.follow_job_logs(submission_id))
+        async for chunk in client.tail_job_logs(submission_id):
+            yield chunk
+    else:
+        for chunk in client.follow_job_logs(submission_id):
+            yield chunk
+
+
+async def collect_tail(client: Any, submission_id: str) -> list[str]:
+    """Follow a job's log to its end; every chunk."""
+    return [chunk async for chunk in iterate_tail(client, submission_id)]
 
 
 async def collect_download(client: Any, submission_id: str) -> list[str]:

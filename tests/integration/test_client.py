@@ -25,6 +25,7 @@ from integration_support import (
     collect_tail,
     connect,
     hello_lines,
+    iterate_tail,
     open_client,
     python_entrypoint,
     resolve,
@@ -246,6 +247,24 @@ async def test_tail_job_logs_yields_every_line_in_order(twin: str, head_address:
         assert hello_lines("".join(chunks)) == HELLO_LINES
         assert await resolve(client.get_job_status(unique_id)) == JobStatus.SUCCEEDED
         assert "".join(chunks) == await resolve(client.get_job_logs(unique_id))
+
+
+async def test_a_long_line_comes_whole_over_the_websocket(
+    twin: str, head_address: str, unique_id: str
+) -> None:
+    """A 1 MB line (many WebSocket reads) arrives whole while the job still runs, i.e. from the
+    stream itself, not from the final ``GET …/logs`` check."""
+    script = "import time\nprint('L' * 1_000_000, flush=True)\nprint('after', flush=True)\ntime.sleep(4)\n"
+    async with open_client(twin, head_address) as client:
+        await resolve(client.submit_job(entrypoint=python_entrypoint(script), submission_id=unique_id))
+        received, status_when_seen = "", None
+        async for chunk in iterate_tail(client, unique_id):
+            received += chunk
+            if status_when_seen is None and "after\n" in received:
+                status_when_seen = await resolve(client.get_job_status(unique_id))
+        assert status_when_seen == JobStatus.RUNNING
+        assert "L" * 1_000_000 + "\nafter\n" in received
+        assert received == await resolve(client.get_job_logs(unique_id))
 
 
 # ------------------------------------------------------------------------------------ client

@@ -44,7 +44,6 @@ from .models import JobDetails, JobStatus
 from .transport import TRANSIENT_STATUSES, RetryPolicy
 
 if TYPE_CHECKING:
-    from .logs import LogCursor
     from .packaging import Package
 
 logger = logging.getLogger("ray_jobs_client")
@@ -496,27 +495,6 @@ class ClientBase:
                     last_status=str(details.status),
                 )
             yield Pause(poll if remaining is None else min(poll, remaining))
-
-    def _stream_ended_flow(self, job_id: str, cursor: LogCursor) -> Flow[str | None]:
-        """After a log stream ends: ``None`` if the job still runs (reconnect), else the rest of its log.
-
-        The stream's end is never trusted (a proxy cut looks like the server's normal close): the job's
-        status decides, and the final ``GET …/logs`` recovers lines the stream did not deliver.
-        """
-        details: JobDetails = yield _calls.get_job_info(job_id)
-        if not details.status.is_terminal():
-            return None
-        logs: str = yield _calls.get_job_logs(job_id)
-        return cursor.rest_of(logs)
-
-    def _poll_step_flow(self, job_id: str, cursor: LogCursor) -> Flow[tuple[str, bool]]:
-        """One round of polling (no WebSocket): the undelivered part of the log, and whether it is final.
-
-        The status is read before the log: once a job is terminal its log is complete.
-        """
-        details: JobDetails = yield _calls.get_job_info(job_id)
-        logs: str = yield _calls.get_job_logs(job_id)
-        return cursor.rest_of(logs), details.status.is_terminal()
 
     def _status_flow(self, job_id: str) -> Flow[JobStatus]:
         details: JobDetails = yield _calls.get_job_info(job_id)

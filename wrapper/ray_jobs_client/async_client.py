@@ -22,7 +22,7 @@ from . import _calls
 from ._base import ClientBase, ProgressCallback
 from ._core import Call, Flow, aremember_response, arun_flow, asend, refused_upgrade_body, translating_errors
 from .errors import APIConnectionError
-from .logs import MAX_FRAME_BYTES, LogCursor, LogDownload, tail_path, upgrade_refusal
+from .logs import WEBSOCKET_READ_BYTES, LogCursor, LogDownload, tail_path, upgrade_refusal
 from .models import JobDetails, JobStatus
 from .transport import AsyncRetryTransport
 
@@ -168,31 +168,8 @@ class AsyncJobSubmissionClient(ClientBase):
         """
         if self._server_version is None:
             await self.connect()
-        call = _calls.get_job_logs(job_id)
-        download = LogDownload(job_id)
-        attempt = 0
-        while True:
-            download.restart()
-            receiving = False
-            try:
-                with translating_errors(call, self._address):
-                    async with self._http.stream("GET", download.url_path) as response:
-                        if response.status_code != 200:
-                            raise download.refused(
-                                response.status_code, await response.aread(), response.headers
-                            )
-                        receiving = True
-                        async for data in response.aiter_bytes():
-                            if piece := download.feed(data):
-                                yield piece
-                if piece := download.finish():
-                    yield piece
-                return
-            except APIConnectionError as exc:
-                if not receiving:
-                    raise  # the transport has already retried what can be retried before a response
-                attempt += 1
-                await asyncio.sleep(self._resume_delay(download, exc, attempt))
+        async for piece in self._download_logs(job_id, LogCursor()):
+            yield piece
 
     async def wait_until_finished(
         self,
@@ -251,10 +228,11 @@ class AsyncJobSubmissionClient(ClientBase):
                 return
             except (WebSocketNetworkError, httpx.TransportError) as exc:
                 reason = f"connection lost: {exc!r}"
-            rest = await self._run(self._stream_ended_flow(job_id, cursor))
-            if rest is not None:
-                if rest:
-                    yield rest
+            # The stream's end is never trusted (a proxy's cut looks like the server's normal close):
+            # the status decides, and a final download recovers what the stream did not deliver.
+            if (await self.get_job_status(job_id)).is_terminal():
+                async for piece in self._download_logs(job_id, cursor):
+                    yield piece
                 return
             failures += 1
             error = policy.give_up(job_id, failures, reason)
@@ -264,12 +242,39 @@ class AsyncJobSubmissionClient(ClientBase):
 
     async def _poll_logs(self, job_id: str, cursor: LogCursor) -> AsyncIterator[str]:
         while True:
-            rest, final = await self._run(self._poll_step_flow(job_id, cursor))
-            if rest:
-                yield rest
+            final = (await self.get_job_status(job_id)).is_terminal()  # a terminal job's log is complete
+            async for piece in self._download_logs(job_id, cursor):
+                yield piece
             if final:
                 return
             await asyncio.sleep(self._tail_policy.poll_interval)
+
+    async def _download_logs(self, job_id: str, cursor: LogCursor) -> AsyncIterator[str]:
+        """``GET …/logs`` streamed: what ``cursor`` has not delivered yet, in pieces, resumed if cut."""
+        call = _calls.get_job_logs(job_id)
+        download = LogDownload(job_id, cursor)
+        attempt = 0
+        while True:
+            download.restart()
+            receiving = False
+            try:
+                with translating_errors(call, self._address):
+                    async with self._http.stream("GET", download.url_path) as response:
+                        if response.status_code != 200:
+                            body = await response.aread()
+                            raise download.refused(response.status_code, body, response.headers)
+                        receiving = True
+                        async for data in response.aiter_bytes():
+                            if piece := download.feed(data):
+                                yield piece
+                if piece := download.finish():
+                    yield piece
+                return
+            except APIConnectionError as exc:
+                if not receiving:
+                    raise  # the transport has already retried what can be retried before a response
+                attempt += 1
+                await asyncio.sleep(self._resume_delay(download, exc, attempt))
 
 
 @contextlib.asynccontextmanager
@@ -279,7 +284,7 @@ async def _open_websocket(path: str, http: httpx.AsyncClient) -> AsyncIterator[A
     ws: AsyncWebSocketSession
     try:
         async with aconnect_ws(
-            path, http, keepalive_ping_interval_seconds=None, max_message_size_bytes=MAX_FRAME_BYTES
+            path, http, keepalive_ping_interval_seconds=None, max_message_size_bytes=WEBSOCKET_READ_BYTES
         ) as ws:
             yield ws
     except BaseExceptionGroup as group:

@@ -15,7 +15,7 @@ from . import _calls
 from ._base import ClientBase, ProgressCallback
 from ._core import Call, Flow, refused_upgrade_body, remember_response, run_flow, send, translating_errors
 from .errors import APIConnectionError
-from .logs import MAX_FRAME_BYTES, LogCursor, LogDownload, tail_path, upgrade_refusal
+from .logs import WEBSOCKET_READ_BYTES, LogCursor, LogDownload, tail_path, upgrade_refusal
 from .models import JobDetails, JobStatus
 from .transport import RetryTransport
 
@@ -146,31 +146,7 @@ class JobSubmissionClient(ClientBase):
         Memory stays small whatever the log's size. A download cut short is resumed: the server
         sends the log from its start again and the part already yielded is skipped.
         """
-        call = _calls.get_job_logs(job_id)
-        download = LogDownload(job_id)
-        attempt = 0
-        while True:
-            download.restart()
-            receiving = False
-            try:
-                with (
-                    translating_errors(call, self._address),
-                    self._http.stream("GET", download.url_path) as response,
-                ):
-                    if response.status_code != 200:
-                        raise download.refused(response.status_code, response.read(), response.headers)
-                    receiving = True
-                    for data in response.iter_bytes():
-                        if piece := download.feed(data):
-                            yield piece
-                if piece := download.finish():
-                    yield piece
-                return
-            except APIConnectionError as exc:
-                if not receiving:
-                    raise  # the transport has already retried what can be retried before a response
-                attempt += 1
-                time.sleep(self._resume_delay(download, exc, attempt))
+        yield from self._download_logs(job_id, LogCursor())
 
     async def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
         """Ray's async log iterator: yields chunks of the log until the job has finished.
@@ -231,7 +207,7 @@ class JobSubmissionClient(ClientBase):
                     path,
                     self._http,
                     keepalive_ping_interval_seconds=None,
-                    max_message_size_bytes=MAX_FRAME_BYTES,
+                    max_message_size_bytes=WEBSOCKET_READ_BYTES,
                 ) as ws:
                     while True:
                         try:
@@ -255,10 +231,10 @@ class JobSubmissionClient(ClientBase):
                 return
             except (WebSocketNetworkError, httpx.TransportError) as exc:
                 reason = f"connection lost: {exc!r}"
-            rest = self._run(self._stream_ended_flow(job_id, cursor))
-            if rest is not None:
-                if rest:
-                    yield rest
+            # The stream's end is never trusted (a proxy's cut looks like the server's normal close):
+            # the status decides, and a final download recovers what the stream did not deliver.
+            if self.get_job_status(job_id).is_terminal():
+                yield from self._download_logs(job_id, cursor)
                 return
             failures += 1
             error = policy.give_up(job_id, failures, reason)
@@ -268,9 +244,36 @@ class JobSubmissionClient(ClientBase):
 
     def _poll_logs(self, job_id: str, cursor: LogCursor) -> Iterator[str]:
         while True:
-            rest, final = self._run(self._poll_step_flow(job_id, cursor))
-            if rest:
-                yield rest
+            final = self.get_job_status(job_id).is_terminal()  # read first: a terminal job's log is complete
+            yield from self._download_logs(job_id, cursor)
             if final:
                 return
             time.sleep(self._tail_policy.poll_interval)
+
+    def _download_logs(self, job_id: str, cursor: LogCursor) -> Iterator[str]:
+        """``GET …/logs`` streamed: what ``cursor`` has not delivered yet, in pieces, resumed if cut."""
+        call = _calls.get_job_logs(job_id)
+        download = LogDownload(job_id, cursor)
+        attempt = 0
+        while True:
+            download.restart()
+            receiving = False
+            try:
+                with (
+                    translating_errors(call, self._address),
+                    self._http.stream("GET", download.url_path) as response,
+                ):
+                    if response.status_code != 200:
+                        raise download.refused(response.status_code, response.read(), response.headers)
+                    receiving = True
+                    for data in response.iter_bytes():
+                        if piece := download.feed(data):
+                            yield piece
+                if piece := download.finish():
+                    yield piece
+                return
+            except APIConnectionError as exc:
+                if not receiving:
+                    raise  # the transport has already retried what can be retried before a response
+                attempt += 1
+                time.sleep(self._resume_delay(download, exc, attempt))

@@ -37,8 +37,10 @@ from .transport import retry_after_seconds
 
 __all__ = ["LogCursor", "LogDownload", "LogsBodyDecoder", "TailPolicy", "tail_path"]
 
-#: Largest WebSocket message accepted: a single log line can be long, and a frame holds whole lines.
-MAX_FRAME_BYTES = 64 * 1024 * 1024
+#: Bytes per socket read on the log WebSocket (httpx-ws's ``max_message_size_bytes``, which despite
+#: its name is the read size: longer messages are reassembled, so a long log line still arrives
+#: whole). Every read allocates this much, so it stays at httpx-ws's default.
+WEBSOCKET_READ_BYTES = 64 * 1024
 
 
 def tail_path(job_id: str) -> str:
@@ -65,12 +67,6 @@ class LogCursor:
             return ""
         fresh = chunk[max(0, self.delivered - start) :]
         self.delivered = self._position
-        return fresh
-
-    def rest_of(self, full_log: str) -> str:
-        """What a complete copy of the log holds beyond what was delivered."""
-        fresh = full_log[self.delivered :]
-        self.delivered = max(self.delivered, len(full_log))
         return fresh
 
 
