@@ -1,9 +1,9 @@
 """Figure 7: downloading a finished job's big log (``GET …/logs``): time and Python memory.
 
-Ours whole (``get_job_logs``), ours streamed (``iter_job_logs``, pieces consumed as they arrive), our
-``follow_job_logs`` of the finished job, Ray's ``get_job_logs`` and Ray's ``tail_job_logs``, alternating. Time is measured without tracing; the peak of Python's heap
-(``tracemalloc``) in separate runs, since tracing slows allocation down. What each way delivered
-must be byte-identical.
+Ours whole (``get_job_logs``), ours streamed (``iter_job_logs``, pieces consumed as they arrive),
+our ``follow_job_logs`` of the finished job, Ray's ``get_job_logs`` and Ray's ``tail_job_logs``,
+alternating. Time is measured without tracing; the peak of Python's heap (``tracemalloc``) in
+separate runs, since tracing slows allocation down. What each way delivered must be byte-identical.
 """
 
 from __future__ import annotations
