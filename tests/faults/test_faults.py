@@ -165,6 +165,21 @@ def test_log_download_that_keeps_being_cut_fails_clearly(
     assert proxy.stats["cut_response"] == 3
 
 
+def test_log_download_that_progresses_is_resumed_past_the_retry_budget(
+    proxy: FaultProxy, connect: Connect, head: HeadJobs
+) -> None:
+    """Three cuts, each later in the body than the last, with ``retries=1``: every attempt delivered
+    new text, so each cut counts as the first failure and the download completes."""
+    job_id = head.submit(line_printer(3000, 0))
+    head.wait(job_id)
+    for keep in (0.3, 0.6, 0.9):
+        proxy.add_rule(CutResponse(keep=keep), times=1, when=lambda r: r.path.endswith("/logs"))
+    client = connect(proxy.address, retries=1)
+
+    assert "".join(client.download(job_id)) == head.logs(job_id)
+    assert proxy.stats["cut_response"] == 3
+
+
 def test_submit_retry_honours_retry_after(proxy: FaultProxy, connect: Connect, head: HeadJobs) -> None:
     """A 503 with ``Retry-After: 2`` to a submit: the client waits as asked before trying again
     (as it does for every other call)."""
@@ -296,16 +311,26 @@ def test_garbage_body_raises_unexpected_response_error(
 
 @pytest.mark.parametrize(
     ("path", "body"),
-    [("/api/jobs/", '{"unexpected": 1}'), ("/api/jobs/x/logs", "[1, 2]"), ("/api/jobs/x/stop", "<html/>")],
+    [
+        ("/api/jobs/", '{"unexpected": 1}'),
+        ("/api/jobs/x/logs", "[1, 2]"),
+        ("/api/jobs/x/logs", '{"logs": null}'),
+        ("streamed /api/jobs/x/logs", "[1, 2]"),
+        ("streamed /api/jobs/x/logs", '{"logs": null}'),
+        ("/api/jobs/x/stop", "<html/>"),
+    ],
 )
 def test_garbage_bodies_of_other_calls(proxy: FaultProxy, connect: Connect, path: str, body: str) -> None:
-    proxy.add_rule(Respond(200, body, "application/json"), times=None, when=lambda r: r.path == path)
+    path_only = path.removeprefix("streamed ")
+    proxy.add_rule(Respond(200, body, "application/json"), times=None, when=lambda r: r.path == path_only)
     client = connect(proxy.address)
     call = {
         "/api/jobs/": client.list_jobs,
         "/api/jobs/x/logs": lambda: client.get_job_logs("x"),
+        "streamed /api/jobs/x/logs": lambda: client.download("x"),
         "/api/jobs/x/stop": lambda: client.stop_job("x"),
     }[path]
+    path = path_only
 
     with pytest.raises(UnexpectedResponseError) as caught:
         call()

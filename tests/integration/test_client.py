@@ -158,11 +158,15 @@ async def test_a_job_deleted_the_moment_it_ends_stays_deleted(
     entrypoint "Entrypoint not found."); Ray's client lets that happen, ours waits it out."""
     finished, stopped = f"{unique_id}-finished", f"{unique_id}-stopped"
     async with open_client(twin, head_address) as client:
-        await resolve(client.submit_job(entrypoint="echo done", submission_id=finished))
-        await resolve(client.submit_job(entrypoint=SLEEP_ENTRYPOINT, submission_id=stopped))
-        await await_status(client, stopped, lambda s: s == "RUNNING", what="to run")
-        assert await resolve(client.stop_job(stopped)) is True
-        for job_id, status in ((finished, "SUCCEEDED"), (stopped, "STOPPED")):
+        # One job at a time, each deleted the moment its end is seen (polling every 20 ms).
+        for job_id, entrypoint, status in (
+            (finished, "echo done", "SUCCEEDED"),
+            (stopped, SLEEP_ENTRYPOINT, "STOPPED"),
+        ):
+            await resolve(client.submit_job(entrypoint=entrypoint, submission_id=job_id))
+            if status == "STOPPED":
+                await await_status(client, job_id, lambda s: s == "RUNNING", what="to run")
+                assert await resolve(client.stop_job(job_id)) is True
             details = await resolve(client.wait_until_finished(job_id, poll=0.02, timeout=JOB_TIMEOUT))
             assert details.status == status
             assert await resolve(client.delete_job(job_id)) is True

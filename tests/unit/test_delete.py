@@ -5,10 +5,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Iterator
+
 import pytest
-from ray_jobs_client import JobDetails, JobStatus, JobType
+from ray_jobs_client import AsyncJobSubmissionClient, JobDetails, JobNotFoundError, JobStatus, JobType
 from ray_jobs_client._base import DELETE_SETTLE_SECONDS, _delete_settle_delay
 from ray_jobs_client._calls import _server_time
+from ray_jobs_client._core import Call, Pause
 
 NOW = 1_795_644_504.0  # a server clock reading (epoch seconds)
 
@@ -22,37 +26,69 @@ def _job(status: str, end_time: float | None) -> JobDetails:
     )
 
 
+@pytest.fixture
+def local_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """Set what ``time.time()`` answers in the client."""
+
+    def set_to(value: float) -> None:
+        monkeypatch.setattr("time.time", lambda: value)
+
+    set_to(NOW + 0.25)  # in sync with the server: inside the second its `Date` header names
+    return set_to
+
+
 @pytest.mark.parametrize(
     ("ended_ago", "expected"),
     [
-        (0.0, DELETE_SETTLE_SECONDS),
-        (0.5, DELETE_SETTLE_SECONDS - 0.5),
+        (0.0, DELETE_SETTLE_SECONDS - 0.25),
+        (1.0, DELETE_SETTLE_SECONDS - 1.25),
         (DELETE_SETTLE_SECONDS, 0.0),
         (60, 0.0),
     ],
 )
-def test_waits_out_the_rest_of_the_settle_time(ended_ago: float, expected: float) -> None:
+def test_waits_out_the_rest_of_the_settle_time(
+    local_clock: Callable[[float], None], ended_ago: float, expected: float
+) -> None:
     assert _delete_settle_delay(_job("SUCCEEDED", NOW - ended_ago), NOW) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("status", ["PENDING", "RUNNING", "STOPPED_BY_A_NEWER_RAY"])
-def test_a_job_that_has_not_ended_is_deleted_at_once(status: str) -> None:
+def test_a_job_that_has_not_ended_is_deleted_at_once(
+    local_clock: Callable[[float], None], status: str
+) -> None:
     """The server refuses (or judges) those deletes itself; waiting would only delay its answer."""
     assert _delete_settle_delay(_job(status, NOW), NOW) == 0.0
 
 
-def test_a_terminal_job_without_end_time_is_deleted_at_once() -> None:
+def test_a_terminal_job_without_end_time_is_deleted_at_once(local_clock: Callable[[float], None]) -> None:
     assert _delete_settle_delay(_job("FAILED", None), NOW) == 0.0
 
 
-def test_a_clock_far_behind_the_jobs_node_cannot_stall_a_delete() -> None:
+def test_a_local_clock_ahead_of_the_server_counts_as_the_end_of_the_date_second(
+    local_clock: Callable[[float], None],
+) -> None:
+    local_clock(NOW + 3600)
+    assert _delete_settle_delay(_job("SUCCEEDED", NOW - 0.5), NOW) == pytest.approx(
+        DELETE_SETTLE_SECONDS - 1.5
+    )
+
+
+def test_a_local_clock_behind_the_server_counts_as_the_start_of_the_date_second(
+    local_clock: Callable[[float], None],
+) -> None:
+    local_clock(NOW - 3600)
+    assert _delete_settle_delay(_job("SUCCEEDED", NOW - 0.5), NOW) == pytest.approx(
+        DELETE_SETTLE_SECONDS - 0.5
+    )
+
+
+def test_a_node_clock_far_ahead_cannot_stall_a_delete(local_clock: Callable[[float], None]) -> None:
     """end_time comes from the node that ran the job; the head's clock may disagree."""
-    delay = _delete_settle_delay(_job("STOPPED", NOW + 3600), NOW)
-    assert delay == DELETE_SETTLE_SECONDS + 1.0
+    assert _delete_settle_delay(_job("STOPPED", NOW + 3600), NOW) == DELETE_SETTLE_SECONDS
 
 
-def test_without_a_date_header_the_local_clock_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("time.time", lambda: NOW)
+def test_without_a_date_header_the_local_clock_is_used(local_clock: Callable[[float], None]) -> None:
+    local_clock(NOW)
     assert _delete_settle_delay(_job("SUCCEEDED", NOW - 0.25), None) == pytest.approx(
         DELETE_SETTLE_SECONDS - 0.25
     )
@@ -69,3 +105,45 @@ def test_without_a_date_header_the_local_clock_is_used(monkeypatch: pytest.Monke
 )
 def test_server_time_comes_from_the_date_header(headers: dict[str, str], expected: float | None) -> None:
     assert _server_time(headers) == expected
+
+
+@pytest.fixture
+def client() -> Iterator[AsyncJobSubmissionClient]:
+    """An async client: constructing one does no I/O, so its flows can be driven by hand."""
+    client = AsyncJobSubmissionClient("http://127.0.0.1:9")
+    yield client
+    asyncio.run(client.aclose())
+
+
+def test_delete_flow_pauses_then_deletes_a_job_that_just_ended(
+    client: AsyncJobSubmissionClient, local_clock: Callable[[float], None]
+) -> None:
+    flow = client._delete_flow("job")
+    lookup = next(flow)
+    assert (lookup.method, lookup.path, lookup.reads_headers) == ("GET", "/api/jobs/job", True)
+    pause = flow.send((_job("SUCCEEDED", NOW - 0.5), NOW))
+    assert isinstance(pause, Pause)
+    assert pause.seconds == pytest.approx(DELETE_SETTLE_SECONDS - 0.75)
+    delete = flow.send(None)
+    assert (delete.method, delete.path) == ("DELETE", "/api/jobs/job")
+    with pytest.raises(StopIteration) as done:
+        flow.send(True)
+    assert done.value.value is True
+
+
+def test_delete_flow_of_an_old_job_does_not_pause(
+    client: AsyncJobSubmissionClient, local_clock: Callable[[float], None]
+) -> None:
+    flow = client._delete_flow("job")
+    next(flow)
+    delete = flow.send((_job("FAILED", NOW - 3600), NOW))
+    assert isinstance(delete, Call) and delete.method == "DELETE"
+
+
+def test_delete_flow_sends_the_delete_when_the_lookup_fails(client: AsyncJobSubmissionClient) -> None:
+    """A missing job (or any error answer) is reported by the DELETE itself, as Ray's client would."""
+    flow = client._delete_flow("job")
+    next(flow)
+    missing = JobNotFoundError(404, "Job job does not exist", method="GET", path="/api/jobs/job")
+    delete = flow.throw(missing)
+    assert isinstance(delete, Call) and delete.method == "DELETE"

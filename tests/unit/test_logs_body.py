@@ -90,6 +90,8 @@ def test_other_valid_shapes(body: bytes, logs: str) -> None:
         b"[1, 2]",
         b"<html>Bad gateway</html>",
         b"",
+        b'{"logs": "a\x01b"}',  # a raw control character: not JSON (the whole-body parse refuses it too)
+        '\u00a0{"logs": "x"}'.encode(),  # no-break space is not JSON whitespace
     ],
 )
 def test_malformed_bodies_raise_value_error(body: bytes) -> None:

@@ -510,21 +510,25 @@ def _transient(exc: APIConnectionError | ServerError) -> bool:
 
 #: Ray's job manager (2.60, and older releases) writes a job's record once more, as a FAILED job with
 #: entrypoint "Entrypoint not found.", when the record is deleted between the job ending and the
-#: manager noticing that the job's supervisor actor has exited (measured: deletes up to ~150 ms after
-#: ``end_time`` on an idle head; its monitor loop runs every second). Deleting a job that ended less
-#: than this long ago (by the server's clock) waits until then.
-DELETE_SETTLE_SECONDS = 1.5
+#: manager noticing that the job's supervisor actor has exited. It checks each supervisor with a ping
+#: answered a second later, so it notices within about two seconds (measured on an idle head: records
+#: re-created after deletes from 30 ms to 1.9 s after ``end_time``). A delete of a job that ended less
+#: than this long ago waits until then.
+DELETE_SETTLE_SECONDS = 3.0
 
 
 def _delete_settle_delay(details: JobDetails, server_time: float | None) -> float:
     """Seconds to wait before deleting ``details``' job so that Ray does not re-create its record."""
     if not details.status.is_terminal() or details.end_time is None:
         return 0.0  # a running job: the server refuses the delete anyway
-    now = time.time() if server_time is None else server_time
-    # `Date` counts whole seconds, so `now` may be up to 1 s early: the age is a lower bound, and a
-    # server clock that disagrees with the job's node cannot stall a delete beyond the cap.
+    now = time.time()
+    if server_time is not None:
+        # `Date` counts whole seconds: the server's time is in [date, date + 1). Trust the local
+        # clock (finer) only inside that window; outside it the clocks disagree, so take the bound.
+        now = min(max(now, server_time), server_time + 1.0)
     age = now - details.end_time / 1000
-    return min(max(DELETE_SETTLE_SECONDS - age, 0.0), DELETE_SETTLE_SECONDS + 1.0)
+    # A node clock far ahead of the head's (end_time is the node's) cannot stall a delete: capped.
+    return min(max(DELETE_SETTLE_SECONDS - age, 0.0), DELETE_SETTLE_SECONDS)
 
 
 def _immediately(value: T) -> Flow[T]:

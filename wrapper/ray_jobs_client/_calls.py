@@ -140,7 +140,7 @@ def get_job_logs(job_id: str) -> Call[str]:
         {"job_or_submission_id": job_id},
         "GET",
         f"/api/jobs/{job_id}/logs",
-        {200: lambda parsed: str(_expect(JobLogsResponse)(parsed).logs)},
+        {200: lambda parsed: _expect(str)(_expect(JobLogsResponse)(parsed).logs)},
     )
 
 

@@ -139,8 +139,8 @@ class AsyncJobSubmissionClient(ClientBase):
     async def delete_job(self, job_id: str) -> bool:
         """Delete a terminal job's record (raises :class:`JobNotTerminalError` while it runs).
 
-        A job that ended under 1.5 s ago is deleted once Ray's job manager is done with it (a wait of
-        at most 2.5 s): deleted sooner, Ray writes it again as a FAILED job.
+        A job that ended less than 3 s ago is deleted once Ray's job manager is done with it (a wait
+        of at most 3 s): deleted sooner, Ray may write it again as a FAILED job.
         """
         return await self._run(self._delete_flow(job_id))
 
@@ -273,7 +273,7 @@ class AsyncJobSubmissionClient(ClientBase):
             except APIConnectionError as exc:
                 if not receiving:
                     raise  # the transport has already retried what can be retried before a response
-                attempt += 1
+                attempt = 1 if download.progressed else attempt + 1
                 await asyncio.sleep(self._resume_delay(download, exc, attempt))
 
 

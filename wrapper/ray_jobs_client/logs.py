@@ -127,6 +127,7 @@ class LogDownload:
     cursor: LogCursor = attrs.field(factory=LogCursor)
     _decoder: LogsBodyDecoder = attrs.field(factory=lambda: LogsBodyDecoder())
     _start: bytes = b""  # the body's first bytes, for an error message
+    _delivered_before: int = 0
 
     @property
     def url_path(self) -> str:
@@ -141,6 +142,12 @@ class LogDownload:
         self.cursor.new_connection()
         self._decoder = LogsBodyDecoder()
         self._start = b""
+        self._delivered_before = self.cursor.delivered
+
+    @property
+    def progressed(self) -> bool:
+        """Whether this attempt delivered new text (a cut after progress starts the retry count anew)."""
+        return self.cursor.delivered > self._delivered_before
 
     def refused(self, status_code: int, body: bytes, headers: Mapping[str, str]) -> APIStatusError:
         """The exception for a response other than 200 (``get_job_logs`` raises the same)."""
@@ -180,7 +187,7 @@ class LogDownload:
         )
 
 
-_LOGS_PREFIX = re.compile(r'\s*\{\s*"logs"\s*:\s*"')
+_LOGS_PREFIX = re.compile(r'[ \t\n\r]*\{[ \t\n\r]*"logs"[ \t\n\r]*:[ \t\n\r]*"')
 #: Longest start of a body that may still turn out to be ``{"logs": "``, whitespace included.
 _PREFIX_LOOKAHEAD = 64
 #: Longest escape sequence: a surrogate pair, ``\ud83d\ude00``.
@@ -244,7 +251,7 @@ class LogsBodyDecoder:
             cut = self._safe_cut()
             piece, self._text = self._text[:cut], self._text[cut:]
             self._scanned = max(0, self._scanned - cut)
-        return str(json.loads(f'"{piece}"', strict=False)) if piece else ""
+        return str(json.loads(f'"{piece}"')) if piece else ""
 
     def _closing_quote(self) -> int | None:
         """Index of the first ``"`` in ``_text`` that no backslash escapes, if it has arrived."""

@@ -83,13 +83,13 @@ def sync_detailed(
      Only jobs in a terminal status (STOPPED, SUCCEEDED, FAILED) can be deleted; the log files on
     disk are kept. Afterwards every route answers 404 for that id.
 
-    **Delete a just-finished job only after its job manager is done with it.** A record deleted in
-    the moment after the job ended (measured on Ray 2.60: up to ~150 ms after `end_time` on an idle
-    head; the manager checks its jobs once a second) is written again by Ray's job manager when it
-    notices the job's supervisor actor exit: status `FAILED`, entrypoint `"Entrypoint not found."`,
-    `error_type` `JOB_SUPERVISOR_ACTOR_DIED`, `start_time` null. Clients should wait until about
-    1.5 s after `end_time` (by the server's clock, e.g. its `Date` header) before deleting; the
-    Python client does.
+    **Delete a just-finished job only after its job manager is done with it.** A record deleted
+    before Ray's job manager has noticed the job's supervisor actor exit (it pings each supervisor
+    and reads the answer a second later; measured on Ray 2.60: records re-created after deletes from
+    30 ms to 1.9 s after `end_time`) is written again: status `FAILED`, entrypoint
+    `"Entrypoint not found."`, `error_type` `JOB_SUPERVISOR_ACTOR_DIED`, `start_time` null.
+    Clients should wait until about 3 s after `end_time` (by the server's clock, e.g. its `Date`
+    header) before deleting; the Python client does.
 
     Args:
         job_or_submission_id (str):
@@ -123,13 +123,13 @@ def sync(
      Only jobs in a terminal status (STOPPED, SUCCEEDED, FAILED) can be deleted; the log files on
     disk are kept. Afterwards every route answers 404 for that id.
 
-    **Delete a just-finished job only after its job manager is done with it.** A record deleted in
-    the moment after the job ended (measured on Ray 2.60: up to ~150 ms after `end_time` on an idle
-    head; the manager checks its jobs once a second) is written again by Ray's job manager when it
-    notices the job's supervisor actor exit: status `FAILED`, entrypoint `"Entrypoint not found."`,
-    `error_type` `JOB_SUPERVISOR_ACTOR_DIED`, `start_time` null. Clients should wait until about
-    1.5 s after `end_time` (by the server's clock, e.g. its `Date` header) before deleting; the
-    Python client does.
+    **Delete a just-finished job only after its job manager is done with it.** A record deleted
+    before Ray's job manager has noticed the job's supervisor actor exit (it pings each supervisor
+    and reads the answer a second later; measured on Ray 2.60: records re-created after deletes from
+    30 ms to 1.9 s after `end_time`) is written again: status `FAILED`, entrypoint
+    `"Entrypoint not found."`, `error_type` `JOB_SUPERVISOR_ACTOR_DIED`, `start_time` null.
+    Clients should wait until about 3 s after `end_time` (by the server's clock, e.g. its `Date`
+    header) before deleting; the Python client does.
 
     Args:
         job_or_submission_id (str):
@@ -158,13 +158,13 @@ async def asyncio_detailed(
      Only jobs in a terminal status (STOPPED, SUCCEEDED, FAILED) can be deleted; the log files on
     disk are kept. Afterwards every route answers 404 for that id.
 
-    **Delete a just-finished job only after its job manager is done with it.** A record deleted in
-    the moment after the job ended (measured on Ray 2.60: up to ~150 ms after `end_time` on an idle
-    head; the manager checks its jobs once a second) is written again by Ray's job manager when it
-    notices the job's supervisor actor exit: status `FAILED`, entrypoint `"Entrypoint not found."`,
-    `error_type` `JOB_SUPERVISOR_ACTOR_DIED`, `start_time` null. Clients should wait until about
-    1.5 s after `end_time` (by the server's clock, e.g. its `Date` header) before deleting; the
-    Python client does.
+    **Delete a just-finished job only after its job manager is done with it.** A record deleted
+    before Ray's job manager has noticed the job's supervisor actor exit (it pings each supervisor
+    and reads the answer a second later; measured on Ray 2.60: records re-created after deletes from
+    30 ms to 1.9 s after `end_time`) is written again: status `FAILED`, entrypoint
+    `"Entrypoint not found."`, `error_type` `JOB_SUPERVISOR_ACTOR_DIED`, `start_time` null.
+    Clients should wait until about 3 s after `end_time` (by the server's clock, e.g. its `Date`
+    header) before deleting; the Python client does.
 
     Args:
         job_or_submission_id (str):
@@ -196,13 +196,13 @@ async def asyncio(
      Only jobs in a terminal status (STOPPED, SUCCEEDED, FAILED) can be deleted; the log files on
     disk are kept. Afterwards every route answers 404 for that id.
 
-    **Delete a just-finished job only after its job manager is done with it.** A record deleted in
-    the moment after the job ended (measured on Ray 2.60: up to ~150 ms after `end_time` on an idle
-    head; the manager checks its jobs once a second) is written again by Ray's job manager when it
-    notices the job's supervisor actor exit: status `FAILED`, entrypoint `"Entrypoint not found."`,
-    `error_type` `JOB_SUPERVISOR_ACTOR_DIED`, `start_time` null. Clients should wait until about
-    1.5 s after `end_time` (by the server's clock, e.g. its `Date` header) before deleting; the
-    Python client does.
+    **Delete a just-finished job only after its job manager is done with it.** A record deleted
+    before Ray's job manager has noticed the job's supervisor actor exit (it pings each supervisor
+    and reads the answer a second later; measured on Ray 2.60: records re-created after deletes from
+    30 ms to 1.9 s after `end_time`) is written again: status `FAILED`, entrypoint
+    `"Entrypoint not found."`, `error_type` `JOB_SUPERVISOR_ACTOR_DIED`, `start_time` null.
+    Clients should wait until about 3 s after `end_time` (by the server's clock, e.g. its `Date`
+    header) before deleting; the Python client does.
 
     Args:
         job_or_submission_id (str):
