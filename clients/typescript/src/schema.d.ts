@@ -147,8 +147,9 @@ export interface paths {
         /**
          * Get the whole driver log of a job.
          * @description The entire log file in one JSON string (it can be large). It contains the job supervisor's
-         *     lines (`… Runtime env is setting up.`, `Running entrypoint for job <id>: …`), usually first,
-         *     but they are written concurrently with the entrypoint's output and can be interleaved with it.
+         *     lines (`… Runtime env is setting up.`, and since Ray 2.52 `Running entrypoint for job <id>:
+         *     …`), usually first, but they are written concurrently with the entrypoint's output and can be
+         *     interleaved with it. Before 2.52 a plain entrypoint's log holds its output only.
          *     A job whose driver never started (e.g. its runtime environment failed) has `""`.
          */
         get: operations["get_job_logs"];
@@ -251,6 +252,14 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The dashboard's generic failure body: Ray < 2.45 answers a 500 with it where an exception escaped a job route (a submit body that is not a JSON object, the tail route without a WebSocket upgrade). */
+        DashboardFailure: {
+            /** @constant */
+            result: false;
+            /** @description A Python traceback. */
+            msg: string;
+            data?: Record<string, never>;
+        };
         VersionResponse: {
             /**
              * @description Jobs API version ("4" since the DELETE route; "3" added entrypoint resources; "2" submission ids).
@@ -262,10 +271,10 @@ export interface components {
             /** @example b7f4259e944bf6959f721b106adc366ddfa0c356 */
             ray_commit: string;
             /**
-             * @description Basename of the head's current session directory.
+             * @description Basename of the head's current session directory. Absent (not null) before Ray 2.32, so optional: a client must not require it.
              * @example session_2026-11-25_18-35-25_998412_2303
              */
-            session_name: string;
+            session_name?: string;
         };
         /** @description A top-level `null` is treated as an absent key. */
         JobSubmitRequest: {
@@ -293,7 +302,7 @@ export interface components {
             entrypoint_memory?: number | null;
             /** @description Custom resources reserved for the entrypoint. Ray ≥ 2.2. */
             entrypoint_resources?: components["schemas"]["EntrypointResources"] | null;
-            /** @description Node labels the entrypoint must be scheduled on. An invalid key is a 500. */
+            /** @description Node labels the entrypoint must be scheduled on. An invalid key is a 500. Servers before 2.54 refuse the field itself, even `{}` (but not `null`), with a 400 `TypeError: JobSubmitRequest.__init__() got an unexpected keyword argument 'entrypoint_label_selector'`. */
             entrypoint_label_selector?: components["schemas"]["LabelSelector"] | null;
         };
         /**
@@ -435,8 +444,18 @@ export interface components {
             };
         };
         /**
-         * @description The request looks like browser traffic (see the API description) and its method is not
-         *     GET/HEAD/OPTIONS: `'POST' method not allowed for browser traffic.`
+         * @description The request looks like browser traffic (see the API description) and its method is one the
+         *     guard refuses. What counts and what is refused depends on the release:
+         *
+         *     | Ray | looks like a browser | refused methods | body |
+         *     |---|---|---|---|
+         *     | ≥ 2.54 | `User-Agent: Mozilla…`, `Origin`, `Referer`, `Sec-Fetch-*`, `Access-Control-Request-*` | all but GET/HEAD/OPTIONS | `'POST' method not allowed for browser traffic.` |
+         *     | 2.53 | the same headers | POST, PUT | `Method Not Allowed for browser traffic.` |
+         *     | 2.52 | `User-Agent: Mozilla…`, `Sec-Fetch-*` | POST, PUT | `Method Not Allowed for browser traffic.` |
+         *     | 2.9–2.51 | `User-Agent: Mozilla…` | POST, PUT | `Method Not Allowed for browser traffic.` |
+         *
+         *     A request the guard lets through is handled like any other (e.g. a browser-like DELETE before
+         *     2.54 deletes the job).
          */
         BrowserTrafficNotAllowed: {
             headers: {
@@ -564,7 +583,9 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             /**
              * @description * The body is not a JSON object (malformed, empty, an array, a string, `null`): aiohttp's
-             *       generic page `500 Internal Server Error\n\nServer got itself in trouble`.
+             *       generic page `500 Internal Server Error\n\nServer got itself in trouble`. Before Ray 2.45
+             *       the dashboard caught such exceptions itself and answered `application/json`
+             *       `{"result": false, "msg": "<traceback>", "data": {}}` (`DashboardFailure`).
              *     * The `submission_id` is already taken: a traceback ending
              *       `ValueError: Job with submission_id <id> already exists. Please use a different submission_id.`
              *       followed by `\n.\n`.
@@ -577,6 +598,7 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                    "application/json": components["schemas"]["DashboardFailure"];
                 };
             };
         };
@@ -747,9 +769,9 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["JobNotFound"];
             /**
-             * @description The request was not a WebSocket upgrade. Body `500: WebSocket proxy error`. (Older
-             *     releases differ: Ray 2.40.0 answers this 500 with an `application/json` body
-             *     `{"result": false, "msg": "<traceback>"}`.)
+             * @description The request was not a WebSocket upgrade. Ray ≥ 2.45 answers `text/plain`
+             *     `500: WebSocket proxy error`; older releases answer `application/json`
+             *     `{"result": false, "msg": "<traceback>"}` (the dashboard's generic failure body).
              */
             500: {
                 headers: {
@@ -757,6 +779,7 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                    "application/json": components["schemas"]["DashboardFailure"];
                 };
             };
         };

@@ -1,5 +1,7 @@
 """Contains all the data models used in inputs/outputs"""
 
+from .dashboard_failure import DashboardFailure
+from .dashboard_failure_data import DashboardFailureData
 from .driver_info import DriverInfo
 from .entrypoint_resources import EntrypointResources
 from .job_delete_response import JobDeleteResponse
@@ -16,6 +18,8 @@ from .runtime_env import RuntimeEnv
 from .version_response import VersionResponse
 
 __all__ = (
+    "DashboardFailure",
+    "DashboardFailureData",
     "DriverInfo",
     "EntrypointResources",
     "JobDeleteResponse",

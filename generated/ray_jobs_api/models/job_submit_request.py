@@ -36,7 +36,8 @@ class JobSubmitRequest:
         entrypoint_resources (EntrypointResources | None | Unset): Custom resources reserved for the entrypoint. Ray ≥
             2.2.
         entrypoint_label_selector (LabelSelector | None | Unset): Node labels the entrypoint must be scheduled on. An
-            invalid key is a 500.
+            invalid key is a 500. Servers before 2.54 refuse the field itself, even `{}` (but not `null`), with a 400
+            `TypeError: JobSubmitRequest.__init__() got an unexpected keyword argument 'entrypoint_label_selector'`.
     """
 
     entrypoint: str

@@ -6,6 +6,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="VersionResponse")
 
 
@@ -17,13 +19,14 @@ class VersionResponse:
             ids).
         ray_version (str):
         ray_commit (str):
-        session_name (str): Basename of the head's current session directory.
+        session_name (str | Unset): Basename of the head's current session directory. Absent (not null) before Ray 2.32,
+            so optional: a client must not require it.
     """
 
     version: str
     ray_version: str
     ray_commit: str
-    session_name: str
+    session_name: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -42,9 +45,10 @@ class VersionResponse:
                 "version": version,
                 "ray_version": ray_version,
                 "ray_commit": ray_commit,
-                "session_name": session_name,
             }
         )
+        if session_name is not UNSET:
+            field_dict["session_name"] = session_name
 
         return field_dict
 
@@ -57,7 +61,7 @@ class VersionResponse:
 
         ray_commit = d.pop("ray_commit")
 
-        session_name = d.pop("session_name")
+        session_name = d.pop("session_name", UNSET)
 
         version_response = cls(
             version=version,

@@ -73,8 +73,9 @@ def sync_detailed(
     """Get the whole driver log of a job.
 
      The entire log file in one JSON string (it can be large). It contains the job supervisor's
-    lines (`… Runtime env is setting up.`, `Running entrypoint for job <id>: …`), usually first,
-    but they are written concurrently with the entrypoint's output and can be interleaved with it.
+    lines (`… Runtime env is setting up.`, and since Ray 2.52 `Running entrypoint for job <id>:
+    …`), usually first, but they are written concurrently with the entrypoint's output and can be
+    interleaved with it. Before 2.52 a plain entrypoint's log holds its output only.
     A job whose driver never started (e.g. its runtime environment failed) has `""`.
 
     Args:
@@ -107,8 +108,9 @@ def sync(
     """Get the whole driver log of a job.
 
      The entire log file in one JSON string (it can be large). It contains the job supervisor's
-    lines (`… Runtime env is setting up.`, `Running entrypoint for job <id>: …`), usually first,
-    but they are written concurrently with the entrypoint's output and can be interleaved with it.
+    lines (`… Runtime env is setting up.`, and since Ray 2.52 `Running entrypoint for job <id>:
+    …`), usually first, but they are written concurrently with the entrypoint's output and can be
+    interleaved with it. Before 2.52 a plain entrypoint's log holds its output only.
     A job whose driver never started (e.g. its runtime environment failed) has `""`.
 
     Args:
@@ -136,8 +138,9 @@ async def asyncio_detailed(
     """Get the whole driver log of a job.
 
      The entire log file in one JSON string (it can be large). It contains the job supervisor's
-    lines (`… Runtime env is setting up.`, `Running entrypoint for job <id>: …`), usually first,
-    but they are written concurrently with the entrypoint's output and can be interleaved with it.
+    lines (`… Runtime env is setting up.`, and since Ray 2.52 `Running entrypoint for job <id>:
+    …`), usually first, but they are written concurrently with the entrypoint's output and can be
+    interleaved with it. Before 2.52 a plain entrypoint's log holds its output only.
     A job whose driver never started (e.g. its runtime environment failed) has `""`.
 
     Args:
@@ -168,8 +171,9 @@ async def asyncio(
     """Get the whole driver log of a job.
 
      The entire log file in one JSON string (it can be large). It contains the job supervisor's
-    lines (`… Runtime env is setting up.`, `Running entrypoint for job <id>: …`), usually first,
-    but they are written concurrently with the entrypoint's output and can be interleaved with it.
+    lines (`… Runtime env is setting up.`, and since Ray 2.52 `Running entrypoint for job <id>:
+    …`), usually first, but they are written concurrently with the entrypoint's output and can be
+    interleaved with it. Before 2.52 a plain entrypoint's log holds its output only.
     A job whose driver never started (e.g. its runtime environment failed) has `""`.
 
     Args:
