@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -125,6 +126,19 @@ def test_server_message_is_the_last_line_of_the_traceback() -> None:
         "ValueError: Job with submission_id rjc_1 already exists. Please use a different submission_id."
     )
     assert _error(400, "Traceback ...\nTypeError: bad field\n").server_message == "TypeError: bad field"
+
+
+def test_server_message_of_an_old_dashboards_json_failure_is_its_tracebacks_last_line() -> None:
+    """Ray < 2.45 answers some 500s as ``{"result": false, "msg": "<traceback>", "data": {}}``
+    (seen live on Ray 2.9.3 for a submit body that is not a JSON object)."""
+    traceback = (
+        'Traceback (most recent call last):\n  File "x.py"\nJSONDecodeError: Expecting value\n'
+    )
+    body = json.dumps({"result": False, "msg": traceback, "data": {}})
+    assert _error(500, body).server_message == "JSONDecodeError: Expecting value"
+    # Anything else that merely looks like it is taken as it is.
+    assert _error(500, '{"result": false, "msg": 3}').server_message == '{"result": false, "msg": 3}'
+    assert _error(500, '{"result": false, oops').server_message == '{"result": false, oops'
 
 
 def test_long_bodies_keep_their_last_line() -> None:

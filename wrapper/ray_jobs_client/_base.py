@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import re
 import secrets
 import ssl
 import time
@@ -41,6 +40,13 @@ from .errors import (
 )
 from .logs import LogDownload, TailPolicy
 from .models import JobDetails, JobStatus
+from .releases import (
+    ENTRYPOINT_LABEL_SELECTOR,
+    ENTRYPOINT_MEMORY,
+    ENTRYPOINT_RESOURCES,
+    Feature,
+    release_tuple,
+)
 from .transport import TRANSIENT_STATUSES, RetryPolicy
 
 if TYPE_CHECKING:
@@ -67,16 +73,6 @@ ProgressCallback = Callable[[str, int, int], None]
 def new_submission_id() -> str:
     """A submission id in the server's own format (``raysubmit_`` + 16 random characters)."""
     return "raysubmit_" + "".join(secrets.choice(_SUBMISSION_ALPHABET) for _ in range(16))
-
-
-def _version_tuple(version: str) -> tuple[int, ...]:
-    parts = []
-    for piece in version.split("."):
-        match = re.match(r"\d+", piece)
-        if match is None:
-            break
-        parts.append(int(match.group()))
-    return tuple(parts)
 
 
 def ssl_verify(verify: str | bool, address: str) -> ssl.SSLContext | bool:
@@ -245,7 +241,7 @@ class ClientBase:
                 "Please ensure the cluster is running Ray 1.9 or higher."
             ) from exc
         self._server_version = version
-        if _version_tuple(version.ray_version) < (2, 0):
+        if release_tuple(version.ray_version) < (2, 0):
             raise UnsupportedServerError(
                 f"Ray version {version.ray_version} is running on the cluster. Client Ray version "
                 "2.0+ is not compatible with the Ray cluster. Please ensure the cluster is running "
@@ -256,12 +252,23 @@ class ClientBase:
         version: VersionResponse = yield _calls.get_version()
         return str(version.version)
 
-    def _require_server_version(self, minimum: tuple[int, int], message: str) -> Flow[None]:
+    def _server_version_flow(self) -> Flow[VersionResponse]:
+        """The server's versions, asked once per client (the constructor usually has them already)."""
         if self._server_version is None:
             self._server_version = yield _calls.get_version()
-        running = self._server_version.ray_version
-        if _version_tuple(running) < minimum:
-            raise UnsupportedServerError(f"Ray version {running} is running on the cluster. {message}")
+        return self._server_version
+
+    def _require(self, feature: Feature) -> Flow[None]:
+        """Fail before anything is sent when the server's Ray release lacks ``feature``."""
+        version: VersionResponse = yield from self._server_version_flow()
+        running = version.ray_version
+        if not feature.supported_by(running):
+            raise UnsupportedServerError(
+                feature.message(running),
+                feature=feature.name,
+                required_version=feature.since_text,
+                server_version=running,
+            )
 
     def _submit_flow(
         self,
@@ -292,19 +299,19 @@ class ClientBase:
             entrypoint_resources=entrypoint_resources,
             entrypoint_label_selector=entrypoint_label_selector,
         )
-        if entrypoint_num_cpus or entrypoint_num_gpus or entrypoint_resources or entrypoint_label_selector:
-            yield from self._require_server_version(
-                (2, 2),
-                "`entrypoint_num_cpus`, `entrypoint_num_gpus`, `entrypoint_resources`, and "
-                "`entrypoint_label_selector` kwargs are not supported on the Ray cluster. Please ensure "
-                "the cluster is running Ray 2.2 or higher.",
-            )
+        # Gated as Ray's client gates them (a value of 0 or {} asks for nothing, so needs no check)...
+        if entrypoint_num_cpus or entrypoint_num_gpus or entrypoint_resources:
+            yield from self._require(ENTRYPOINT_RESOURCES)
         if entrypoint_memory:
-            yield from self._require_server_version(
-                (2, 8),
-                "`entrypoint_memory` kwarg is not supported on the Ray cluster. Please ensure the "
-                "cluster is running Ray 2.8 or higher.",
-            )
+            yield from self._require(ENTRYPOINT_MEMORY)
+        if entrypoint_label_selector:
+            yield from self._require(ENTRYPOINT_LABEL_SELECTOR)
+        elif entrypoint_label_selector is not None:
+            # ...but a server older than the field refuses even an empty selector (an unexpected
+            # keyword): {} means "no selector", so it is left out rather than refused.
+            version: VersionResponse = yield from self._server_version_flow()
+            if not ENTRYPOINT_LABEL_SELECTOR.supported_by(version.ray_version):
+                entrypoint_label_selector = None
         # Everything that can be refused locally is checked before the first byte is sent.
         packages: list[Package] = []
         wire_env: dict[str, Any] = {}
@@ -313,9 +320,8 @@ class ClientBase:
             from .runtime_env import normalize_runtime_env
 
             planned_env, packages = plan_uploads(copy.deepcopy(runtime_env))
-            if self._server_version is None:
-                self._server_version = yield _calls.get_version()
-            wire_env = normalize_runtime_env(planned_env, ray_commit=self._server_version.ray_commit)
+            version = yield from self._server_version_flow()
+            wire_env = normalize_runtime_env(planned_env, ray_commit=version.ray_commit)
         # The client default wins on a clash, exactly as Ray merges (but the caller's dict is left alone).
         merged_metadata = {**(metadata or {}), **self._default_metadata}
 

@@ -80,9 +80,28 @@ class APIStatusError(JobsClientError, RuntimeError):
 
     @property
     def server_message(self) -> str:
-        """The last non-empty line of the server's body (the exception line of a traceback)."""
-        lines = [line for line in self.body.strip().splitlines() if line.strip() not in ("", ".")]
+        """The last non-empty line of the server's body (the exception line of a traceback).
+
+        Ray before 2.45 wraps some failures as JSON, ``{"result": false, "msg": "<traceback>"}``:
+        the line is then taken from ``msg``.
+        """
+        body = _dashboard_failure_message(self.body)
+        lines = [line for line in body.strip().splitlines() if line.strip() not in ("", ".")]
         return lines[-1].strip() if lines else ""
+
+
+def _dashboard_failure_message(body: str) -> str:
+    """``msg`` of an old dashboard's JSON failure body, else the body itself."""
+    if not body.startswith('{"result": false'):
+        return body
+    import json
+
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body
+    message = parsed.get("msg") if isinstance(parsed, dict) else None
+    return message if isinstance(message, str) else body
 
 
 class BadRequestError(APIStatusError):
@@ -171,7 +190,25 @@ class CertificateError(APIConnectionError):
 
 
 class UnsupportedServerError(JobsClientError, RuntimeError):
-    """The cluster's Ray version is too old for the requested feature."""
+    """The cluster's Ray version is too old for the requested feature (raised before anything is sent).
+
+    ``feature`` names it (e.g. ``"`entrypoint_memory` kwarg"``), ``required_version`` is the first
+    Ray release that has it and ``server_version`` the cluster's; each is ``None`` when the server is
+    not a job server at all.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        feature: str | None = None,
+        required_version: str | None = None,
+        server_version: str | None = None,
+    ) -> None:
+        self.feature = feature
+        self.required_version = required_version
+        self.server_version = server_version
+        super().__init__(message)
 
 
 class LogStreamError(JobsClientError, RuntimeError):

@@ -1,0 +1,89 @@
+"""Which Ray releases this client serves, and the features it checks a server's release for.
+
+Every Ray release from :data:`OLDEST_TESTED` to :data:`NEWEST_TESTED` serves the same Jobs API
+(``"version": "4"``), but later releases added request fields that an older server rejects with a
+400 ``TypeError`` (an unexpected keyword for its request class). The client therefore checks the
+server's ``ray_version`` (from ``GET /api/version``) before it sends such a field, and fails with
+:class:`~ray_jobs_client.errors.UnsupportedServerError` naming the field and the release that
+brought it, as Ray's own client does for ``entrypoint_memory``. Nothing is sent in that case.
+
+Releases and fields are the ones ``openapi/jobs.yaml`` marks with ``x-ray-since``; a unit test
+keeps this table and the spec in step.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "ENTRYPOINT_LABEL_SELECTOR",
+    "ENTRYPOINT_MEMORY",
+    "ENTRYPOINT_RESOURCES",
+    "GATED_FEATURES",
+    "NEWEST_TESTED",
+    "OLDEST_TESTED",
+    "Feature",
+    "release_tuple",
+]
+
+#: The range of Ray releases whose job servers this client is tested against (``make compat``).
+OLDEST_TESTED = "2.9.0"
+NEWEST_TESTED = "2.60.0"
+
+
+def release_tuple(version: str) -> tuple[int, ...]:
+    """``"2.9.3"`` → ``(2, 9, 3)``; suffixes such as ``rc1`` or ``.dev0`` end the number."""
+    parts = []
+    for piece in version.split("."):
+        match = re.match(r"\d+", piece)
+        if match is None:
+            break
+        parts.append(int(match.group()))
+        if match.end() != len(piece):
+            break
+    return tuple(parts)
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A request field that only servers of ``since`` and later accept."""
+
+    #: how users name it in messages, e.g. ``"`entrypoint_memory` kwarg"``.
+    name: str
+    #: the spec's request fields it stands for.
+    fields: tuple[str, ...]
+    #: the first Ray release that accepts it, e.g. ``(2, 8)``.
+    since: tuple[int, int]
+
+    @property
+    def since_text(self) -> str:
+        return ".".join(map(str, self.since))
+
+    def supported_by(self, ray_version: str) -> bool:
+        return release_tuple(ray_version)[:2] >= self.since
+
+    def message(self, ray_version: str) -> str:
+        """Ray's wording: ``Ray version X is running on the cluster. <name> … Ray 2.8 or higher.``"""
+        verb = "are" if len(self.fields) > 1 else "is"
+        return (
+            f"Ray version {ray_version} is running on the cluster. {self.name} {verb} not supported on "
+            f"the Ray cluster. Please ensure the cluster is running Ray {self.since_text} or higher."
+        )
+
+
+# Ray's client checks these three together (Jobs API 3, Ray 2.2).
+ENTRYPOINT_RESOURCES = Feature(
+    "`entrypoint_num_cpus`, `entrypoint_num_gpus`, and `entrypoint_resources` kwargs",
+    ("entrypoint_num_cpus", "entrypoint_num_gpus", "entrypoint_resources"),
+    (2, 2),
+)
+ENTRYPOINT_MEMORY = Feature("`entrypoint_memory` kwarg", ("entrypoint_memory",), (2, 8))
+# Ray's client (2.60) checks this one with the 2.2 group, so servers 2.2 to 2.53 refuse it with a
+# TypeError; its request class only gained the field in 2.54.
+ENTRYPOINT_LABEL_SELECTOR = Feature(
+    "`entrypoint_label_selector` kwarg", ("entrypoint_label_selector",), (2, 54)
+)
+
+#: Every gated request field, for the spec consistency test.
+GATED_FEATURES = (ENTRYPOINT_RESOURCES, ENTRYPOINT_MEMORY, ENTRYPOINT_LABEL_SELECTOR)
