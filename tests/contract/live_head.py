@@ -66,9 +66,12 @@ def running_driver(
     env: dict[str, str],
     list_jobs: Callable[[], list[dict[str, object]]],
     *,
+    python: str = sys.executable,
     timeout: float = 60.0,
 ) -> Iterator[DriverJob]:
     """Run a script that calls ``ray.init()`` itself (a DRIVER job) and yield its hex job id.
+
+    ``python`` must have the head's own Ray release (a driver of another release cannot connect).
 
     The script sleeps at most 120 s, so even a killed test run leaves no process behind for long;
     normally it is terminated as soon as the ``with`` block ends.
@@ -78,7 +81,7 @@ def running_driver(
     child_env.pop("RAY_ADDRESS", None)
     with tempfile.TemporaryFile() as output:
         process = subprocess.Popen(
-            [sys.executable, "-c", code],
+            [python, "-c", code],
             env=child_env,
             stdin=subprocess.DEVNULL,
             stdout=output,

@@ -128,6 +128,20 @@ class OpenApiSpec:
             for status in op.definition["responses"]
         }
 
+    def entries_served_by(self, release: tuple[int, ...]) -> set[SpecEntry]:
+        """The declared entries a server of ``release`` can produce: those whose response (or
+        operation) carries no ``x-ray-since`` newer than it."""
+
+        def since(node: Mapping[str, Any]) -> tuple[int, ...]:
+            return tuple(int(part) for part in str(node.get("x-ray-since", "0")).split("."))
+
+        served = set()
+        for op in self.operations:
+            for status, response in op.definition["responses"].items():
+                if max(since(op.definition), since(self.resolve(response))) <= release:
+                    served.add(SpecEntry(op.path, op.method, str(status)))
+        return served
+
     def operations_declaring(self, status: int | str) -> list[Operation]:
         return [op for op in self.operations if str(status) in op.definition["responses"]]
 

@@ -465,7 +465,7 @@ export interface components {
                 "text/plain": string;
             };
         };
-        /** @description The body is over 100 MiB: `Maximum request body size 104857600 exceeded.` */
+        /** @description The body is over 100 MiB: `Maximum request body size 104857600 exceeded.` Before Ray 2.45 the same body answers 500 instead (see the operation's 500). */
         PayloadTooLarge: {
             headers: {
                 [name: string]: unknown;
@@ -474,13 +474,14 @@ export interface components {
                 "text/plain": string;
             };
         };
-        /** @description An unhandled error: `500 Internal Server Error\n\nServer got itself in trouble`. */
+        /** @description An unhandled error: `500 Internal Server Error\n\nServer got itself in trouble`. Before Ray 2.45 the dashboard answered such errors itself, as `application/json` `{"result": false, "msg": "<traceback>", "data": {}}` (`DashboardFailure`). */
         InternalServerError: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
                 "text/plain": string;
+                "application/json": components["schemas"]["DashboardFailure"];
             };
         };
     };
@@ -591,6 +592,8 @@ export interface operations {
              *       followed by `\n.\n`.
              *     * An invalid `entrypoint_label_selector` key: a traceback ending `ValueError: Invalid label key name …`.
              *     * No job agent became available within 10 s: `No available agent to submit job, please try again later.`
+             *     * Before Ray 2.45, a body over 100 MiB (413 since): `DashboardFailure` whose traceback ends
+             *       `HTTPRequestEntityTooLarge: Request Entity Too Large`.
              */
             500: {
                 headers: {
@@ -662,7 +665,18 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["JobNotFound"];
-            405: components["responses"]["BrowserTrafficNotAllowed"];
+            /**
+             * @description The request looks like browser traffic (see `BrowserTrafficNotAllowed`): `'DELETE' method
+             *     not allowed for browser traffic.` Before 2.54 the guard let a browser-like DELETE through.
+             */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
             /**
              * @description The job is not terminal yet: a traceback ending
              *     `RuntimeError: Attempted to delete job '<id>', but it is in a non-terminal state RUNNING.`
@@ -862,7 +876,9 @@ export interface operations {
              * @description The protocol is not `gcs`: a traceback ending e.g.
              *     `ValueError: upload_package_to_gcs should not be called with a remote path.` (for `s3`,
              *     `https`…) or `ValueError: Invalid protocol for runtime_env URI "foo://x.zip". …`; or the
-             *     name contains `[` or `]`: a traceback ending `ValueError: Invalid IPv6 URL`.
+             *     name contains `[` or `]`: a traceback ending `ValueError: Invalid IPv6 URL`. Before Ray 2.45
+             *     also a body over 100 MiB: a traceback ending `aiohttp.web_exceptions.HTTPRequestEntityTooLarge:
+             *     Request Entity Too Large` (413 since).
              */
             500: {
                 headers: {
