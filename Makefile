@@ -8,6 +8,7 @@ GEN_ARGS := --path openapi/jobs.yaml --config openapi/generator.yaml --meta none
 PYTEST_ARGS ?=
 
 .PHONY: install generate check-generated test lint typecheck demo bench clean \
+	ray-releases test-releases \
 	spec-tools node-tools chromium lint-spec spec-docs ts-client ts-check compat spec-drift
 
 $(BIN)/python:
@@ -50,8 +51,25 @@ typecheck: $(STAMP)
 
 # The tests start their own Ray head (see tests/conftest.py) and stop exactly what they started.
 # tests/spec also needs the pinned Node tools and Chromium: `spec-tools` installs them.
-test: $(STAMP) check-generated spec-tools
+# First the whole suite against the installed Ray (2.60), then the release suite (everything whose
+# answer comes from the server) against a head of each older release in TEST_RAY_RELEASES.
+test: $(STAMP) check-generated spec-tools ray-releases
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-releases
+
+# Older Ray releases that `make test` runs the release suite against (venvs in build/ray/<release>).
+TEST_RAY_RELEASES ?= 2.9.3 2.47.1
+RELEASE_SUITE ?= tests/contract tests/integration tests/cli
+
+ray-releases: $(STAMP)
+	$(BIN)/python tools/ray_releases.py install $(TEST_RAY_RELEASES)
+
+test-releases: ray-releases
+	@failed=""; for release in $(TEST_RAY_RELEASES); do \
+		echo "==================== the release suite against a Ray $$release head"; \
+		RJC_RAY_RELEASE=$$release $(BIN)/python -m pytest $(RELEASE_SUITE) $(PYTEST_ARGS) || failed="$$failed $$release"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "the release suite failed against Ray$$failed" >&2; exit 1; fi
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
@@ -110,11 +128,12 @@ ts-check: $(NODE_STAMP)
 	$(NODE_BIN)/openapi-typescript openapi/jobs.yaml -o $(TS_SCHEMA) --check
 	$(NODE_BIN)/tsc -p $(TS_DIR) --strict --noEmit
 
-# Opt-in: run the compat probe (tests/compat) against heads of older Ray releases, each installed in
-# its own venv under build/compat/ (about 400 MB each). Prints what differs from the spec.
-COMPAT_RAY_VERSIONS ?= 2.40.0 2.48.0
+# Every supported Ray release (tools/ray_releases.py SUPPORTED): the release suite against a head
+# of each, one after the other, each installed in its own venv under build/ray/ (about 400 MB each).
+# COMPAT_RAY_VERSIONS="2.20.0 2.35.0" narrows it. Prints one line per release at the end.
+COMPAT_RAY_VERSIONS ?=
 compat: $(STAMP)
-	$(BIN)/python tools/compat.py --python $(PYTHON) $(COMPAT_RAY_VERSIONS)
+	$(BIN)/python tools/compat.py --python $(PYTHON) $(COMPAT_RAY_VERSIONS) -- $(RELEASE_SUITE)
 
 # Read-only drift check of a running server against the spec: make spec-drift ADDRESS=http://host:8265
 # (token from RAY_AUTH_TOKEN). Exit 1 when the server answers something the spec does not describe.

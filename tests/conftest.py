@@ -1,10 +1,13 @@
 """Shared fixtures: one live Ray head for the whole session.
 
-The head runs with token authentication on, so that every test also exercises auth (headers on
-HTTP and on the log WebSocket). The token is chosen when pytest starts and put into the process
-environment (``RAY_AUTH_MODE=token``, ``RAY_AUTH_TOKEN``) before any test can import Ray: Ray reads
-its auth mode once per process, so this client and Ray's own both find the token the way users'
-clients do, whatever test runs first. Subprocesses (the CLIs) inherit it.
+The head runs the installed Ray (2.60) or the release named by ``RJC_RAY_RELEASE`` (see
+``head_release.py``). Where the release has it (≥ 2.52), the head runs with token authentication on,
+so that every test also exercises auth (headers on HTTP and on the log WebSocket).
+
+The token is chosen when pytest starts and put into the process environment
+(``RAY_AUTH_MODE=token``, ``RAY_AUTH_TOKEN``) before any test can import Ray: Ray reads its auth mode
+once per process, so this client and Ray's own both find the token the way users' clients do,
+whatever test runs first. Subprocesses (the CLIs) inherit it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from head_release import HEAD_RELEASE, TOKEN_AUTH_SINCE, head_is_at_least, ray_executable
 from ray_jobs_client.testing import LocalRayHead
 
 _SESSION_ENV = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_ADDRESS", "RAY_API_SERVER_ADDRESS")
@@ -27,7 +31,24 @@ def pytest_configure(config: pytest.Config) -> None:
     # A developer's own cluster address must not leak into the tests.
     os.environ.pop("RAY_ADDRESS", None)
     os.environ.pop("RAY_API_SERVER_ADDRESS", None)
-    os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_urlsafe(24)})
+    if head_is_at_least(TOKEN_AUTH_SINCE):
+        os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_urlsafe(24)})
+    else:
+        os.environ.pop("RAY_AUTH_MODE", None)
+        os.environ.pop("RAY_AUTH_TOKEN", None)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    auth = "token authentication on" if head_is_at_least(TOKEN_AUTH_SINCE) else "no authentication"
+    return f"Ray head: release {HEAD_RELEASE} ({auth})"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.ray_since(version, what)``: skip on a head older than ``version``."""
+    for marker in item.iter_markers("ray_since"):
+        version, what = marker.args
+        if not head_is_at_least(version):
+            pytest.skip(f"needs Ray >= {version} ({what}); the head runs Ray {HEAD_RELEASE}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -40,9 +61,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def ray_head() -> Iterator[LocalRayHead]:
-    """A live Ray head (token auth on), started once per test session and stopped at its end."""
-    head = LocalRayHead(token=os.environ["RAY_AUTH_TOKEN"], num_cpus=2, num_gpus=1, resources={"Custom": 1})
+    """A live Ray head (token auth on where the release has it), started once per test session."""
+    head = LocalRayHead(
+        token=os.environ.get("RAY_AUTH_TOKEN"),
+        num_cpus=2,
+        num_gpus=1,
+        resources={"Custom": 1},
+        ray_executable=ray_executable(),
+        startup_timeout=240,
+    )
     head.start()
+    assert head.ray_version == HEAD_RELEASE, f"asked for Ray {HEAD_RELEASE}, the head runs {head.ray_version}"
     try:
         yield head
     finally:

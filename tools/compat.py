@@ -1,17 +1,13 @@
-"""Run the compat probe (tests/compat) against heads of older Ray releases: ``make compat``.
+"""Prove every supported Ray release: the release suite against a head of each (``make compat``).
 
-    python tools/compat.py 2.40.0 2.48.0
-    python tools/compat.py --python python3.11 --keep-going 2.40.0
+    python tools/compat.py                                   # every release in ray_releases.SUPPORTED
+    python tools/compat.py 2.20.0 2.35.0 -- tests/contract   # some releases, some tests
 
-For each version: a venv ``build/compat/ray-<version>`` with ``ray[default]==<version>`` (created on
-first use; reused afterwards), a head started from that venv's ``ray`` with
-:class:`ray_jobs_client.testing.LocalRayHead` (no token: older Rays have no token authentication),
-then ``pytest tests/compat`` against it. The pytest output of each run is kept in
-``build/compat/ray-<version>.log``; the summary printed at the end lists every probe that found a
-difference from ``openapi/jobs.yaml``, with the differences.
-
-Differences are findings, not failures: the exit status is 0 when every probe ran, 1 with
-``--strict`` when a difference was found, 2 when a venv or a head could not be set up.
+For each release: the venv ``build/ray/<release>`` (made on first use, see ``ray_releases.py``), then
+``RJC_RAY_RELEASE=<release> pytest <suite>``: the tests start a head of that release themselves, with
+the expectations of that release (``@pytest.mark.ray_since`` and the spec's per-release notes). Each
+run's output is kept in ``build/compat/<release>.log``; the summary at the end gives one line per
+release (passed, failed, skipped) and names every failed test. Exit status 1 when any release failed.
 """
 
 from __future__ import annotations
@@ -20,138 +16,87 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ray_jobs_client.testing import LocalRayHead
+import ray_releases
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPAT_DIR = ROOT / "build" / "compat"
+DEFAULT_SUITE = ["tests/contract", "tests/integration", "tests/cli"]
 
 
-def ensure_venv(version: str, python: str) -> Path:
-    """``build/compat/ray-<version>`` with that Ray installed; returns its ``ray`` executable."""
-    venv = COMPAT_DIR / f"ray-{version}"
-    ray = venv / "bin" / "ray"
-    marker = venv / ".installed"
-    if marker.exists() and ray.exists():
-        return ray
-    print(f"compat: creating {venv.relative_to(ROOT)} with ray[default]=={version}", flush=True)
-    subprocess.run([python, "-m", "venv", "--clear", str(venv)], check=True)
-    subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            f"ray[default]=={version}",
-        ],
-        check=True,
-    )
-    marker.touch()
-    return ray
+def run_suite(release: str, suite: list[str]) -> tuple[int, Path, Path, float]:
+    """``(pytest exit status, log, junit xml, seconds)`` of the suite against a head of ``release``."""
+    log = COMPAT_DIR / f"{release}.log"
+    junit = COMPAT_DIR / f"{release}.xml"
+    env = {**os.environ, "RJC_RAY_RELEASE": release}
+    started = time.monotonic()
+    with log.open("w") as out:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", *suite, "-q", "-rfE", f"--junitxml={junit}"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return result.returncode, log, junit, time.monotonic() - started
 
 
-def run_probe(version: str, ray: Path, pytest_args: list[str]) -> tuple[int, Path, Path]:
-    """Start a head of ``version``, run tests/compat against it; ``(pytest exit, log, junit xml)``."""
-    log = COMPAT_DIR / f"ray-{version}.log"
-    junit = COMPAT_DIR / f"ray-{version}.xml"
-    venv_bin = ray.parent
-    head = LocalRayHead(
-        num_cpus=2,
-        ray_executable=str(ray),
-        # Entrypoints (`python …`) and the job supervisor use this Ray's interpreter, not ours.
-        env={"PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"},
-        startup_timeout=240,
-    )
-    print(f"compat: starting a Ray {version} head", flush=True)
-    with head:
-        print(f"compat: probing {head.address} (Ray {version})", flush=True)
-        env = {**os.environ, "RJC_COMPAT_ADDRESS": head.address, "RJC_COMPAT_RAY_VERSION": version}
-        for name in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
-            env.pop(name, None)
-        with log.open("w") as out:
-            result = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pytest",
-                    "tests/compat",
-                    "-p",
-                    "no:cacheprovider",
-                    "-q",
-                    "-rf",
-                    f"--junitxml={junit}",
-                    *pytest_args,
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-    return result.returncode, log, junit
-
-
-def differences(junit: Path) -> dict[str, str]:
-    """``{test id: failure text}`` for every failed or erroring probe of a run."""
-    found: dict[str, str] = {}
+def outcomes(junit: Path) -> tuple[dict[str, int], list[str]]:
+    """Counts of passed/failed/skipped tests and the ids of those that failed or errored."""
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    failed = []
     for case in ET.parse(junit).getroot().iter("testcase"):
-        for outcome in ("failure", "error"):
-            element = case.find(outcome)
-            if element is not None:
-                # The element's text is the whole message (the attribute may be cut short).
-                text = element.text or element.get("message") or ""
-                hidden = "traceback entries are hidden"  # pytest's note under pytrace=False failures
-                lines = [line for line in text.strip().splitlines() if hidden not in line]
-                found[case.get("name", "?")] = "\n".join(lines)
-    return found
+        name = f"{case.get('classname', '')}::{case.get('name', '?')}"
+        if case.find("failure") is not None or case.find("error") is not None:
+            counts["failed"] += 1
+            failed.append(name)
+        elif case.find("skipped") is not None:
+            counts["skipped"] += 1
+        else:
+            counts["passed"] += 1
+    return counts, failed
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("versions", nargs="+", help="Ray releases to probe, e.g. 2.40.0 2.48.0")
-    parser.add_argument("--python", default=sys.executable, help="interpreter for the compat venvs")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when any difference is found")
-    parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra pytest arguments")
+    parser.add_argument("releases", nargs="*", help="Ray releases (default: every supported one)")
+    parser.add_argument("--python", default=sys.executable, help="interpreter for the release venvs")
+    parser.add_argument("suite", nargs=argparse.REMAINDER, help="after --: test paths and pytest options")
     args = parser.parse_args(argv)
+    suite = [a for a in args.suite if a != "--"] or DEFAULT_SUITE
     COMPAT_DIR.mkdir(parents=True, exist_ok=True)
 
-    report: dict[str, dict[str, str]] = {}
-    broken: list[str] = []
-    for version in args.versions:
+    lines: list[str] = []
+    bad = False
+    for release in args.releases or ray_releases.SUPPORTED:
         try:
-            ray = ensure_venv(version, args.python)
-            status, log, junit = run_probe(version, ray, [a for a in args.pytest_args if a != "--"])
-        except (subprocess.CalledProcessError, RuntimeError, TimeoutError) as exc:
-            print(f"compat: Ray {version}: could not run the probe: {exc}", file=sys.stderr)
-            broken.append(version)
+            ray_releases.ensure(release, args.python)
+        except subprocess.CalledProcessError as exc:
+            lines.append(f"Ray {release:8}  NOT RUN: its venv could not be made ({exc})")
+            bad = True
             continue
-        if status not in (0, 1) or not junit.exists():
-            print(
-                f"compat: Ray {version}: pytest exited with {status}; see {log.relative_to(ROOT)}",
-                file=sys.stderr,
+        print(f"compat: the release suite against Ray {release}", flush=True)
+        status, log, junit, seconds = run_suite(release, suite)
+        if not junit.exists():
+            lines.append(
+                f"Ray {release:8}  NOT RUN: pytest exited with {status} (see {log.relative_to(ROOT)})"
             )
-            broken.append(version)
+            bad = True
             continue
-        report[version] = differences(junit)
-
-    print("\n==================== compat report: differences from openapi/jobs.yaml ====================")
-    for version, found in report.items():
-        print(
-            f"\nRay {version}: {'no difference' if not found else f'{len(found)} probe(s) differ'}"
-            f"  (log: build/compat/ray-{version}.log)"
+        counts, failed = outcomes(junit)
+        verdict = "ok  " if status == 0 else "FAIL"
+        lines.append(
+            f"Ray {release:8}  {verdict}  {counts['passed']} passed, {counts['failed']} failed, "
+            f"{counts['skipped']} skipped  in {seconds:.0f} s  (log: {log.relative_to(ROOT)})"
         )
-        for test, text in found.items():
-            print(f"  {test}:")
-            for line in text.splitlines():
-                print(f"      {line}")
-    for version in broken:
-        print(f"\nRay {version}: NOT PROBED (see the messages above)")
-    if broken:
-        return 2
-    return 1 if args.strict and any(report.values()) else 0
+        lines.extend(f"      failed: {name}" for name in failed)
+        bad = bad or status != 0
+    print("\n==================== compat: the release suite on each Ray release ====================")
+    print("\n".join(lines))
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from string import Template
 
 import httpx
 import pytest
+from head_release import HEAD_RELEASE, TOKEN_AUTH_SINCE, head_is_at_least
 from ray_jobs_client.testing import LocalRayHead, free_port
 
 pytestmark = pytest.mark.live
@@ -621,9 +622,32 @@ def test_address_forms_ray_needs_gcs_for_are_guessed_with_a_warning(
         assert_user_error(result)
 
 
+# --------------------------------------------------------------------------------------- releases
+
+
+def test_a_field_newer_than_the_server_is_a_plain_error(env: dict[str, str], unique_id: str) -> None:
+    """--entrypoint-label-selector needs Ray 2.54: older heads get a one-line error naming it, and
+    no job; newer heads accept it (the selector matches no node, so the job is stopped)."""
+    selector = '{"rjc-zone": "nowhere"}'
+    args = ["submit", "--no-wait", "--submission-id", unique_id, "--entrypoint-label-selector", selector]
+    result = run([*args, "--", "echo", "gated"], env=env)
+    if head_is_at_least("2.54.0"):
+        assert result[0] == 0, shown(result)
+        assert run(["stop", "--no-wait", unique_id], env=env)[0] == 0
+        return
+    assert_user_error(
+        result,
+        f"Ray version {HEAD_RELEASE} is running on the cluster.",
+        "`entrypoint_label_selector` kwarg is not supported",
+        "Ray 2.54 or higher",
+    )
+    assert_user_error(run(["status", unique_id], env=env), "does not exist")
+
+
 # --------------------------------------------------------------------------------------- headers
 
 
+@pytest.mark.ray_since(TOKEN_AUTH_SINCE, "token authentication: a wrong token must be refused")
 def test_headers_are_sent(env: dict[str, str], unique_id: str) -> None:
     """--headers and RAY_JOB_HEADERS reach the server (a wrong Authorization replaces the token);
     --headers wins over RAY_JOB_HEADERS; --verify takes false/true."""

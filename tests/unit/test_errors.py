@@ -131,9 +131,7 @@ def test_server_message_is_the_last_line_of_the_traceback() -> None:
 def test_server_message_of_an_old_dashboards_json_failure_is_its_tracebacks_last_line() -> None:
     """Ray < 2.45 answers some 500s as ``{"result": false, "msg": "<traceback>", "data": {}}``
     (seen live on Ray 2.9.3 for a submit body that is not a JSON object)."""
-    traceback = (
-        'Traceback (most recent call last):\n  File "x.py"\nJSONDecodeError: Expecting value\n'
-    )
+    traceback = 'Traceback (most recent call last):\n  File "x.py"\nJSONDecodeError: Expecting value\n'
     body = json.dumps({"result": False, "msg": traceback, "data": {}})
     assert _error(500, body).server_message == "JSONDecodeError: Expecting value"
     # Anything else that merely looks like it is taken as it is.

@@ -5,13 +5,17 @@ free ports, waits until the job server answers, and on :meth:`LocalRayHead.stop`
 processes it started (its process group, plus any process whose command line names its private temp
 dir) — never a machine-wide ``ray stop``.
 
-It needs the ``ray`` command (``pip install 'ray[default]'``); the client itself never does.
+It needs the ``ray`` command (``pip install 'ray[default]'``); the client itself never does. Any Ray
+release from 2.9 on can be started: pass the ``ray`` executable of a venv that has it, and entrypoints
+(``python …``) and the head's own processes run with that venv's interpreter.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -106,6 +110,8 @@ class LocalRayHead:
         self._num_gpus = num_gpus
         self._resources = dict(resources or {})
         self._ray = ray_executable or _find_ray_executable()
+        #: The head's Ray release, as its ``/api/version`` reports it (known once it started).
+        self.ray_version: str | None = None
         self._extra_env = dict(env or {})
         self._startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
@@ -122,6 +128,11 @@ class LocalRayHead:
     def with_token(cls, **kwargs: object) -> LocalRayHead:
         """A head with token authentication on, using a fresh random token."""
         return cls(token=secrets.token_urlsafe(24), **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def python_executable(self) -> str:
+        """The interpreter of the head's Ray (a driver script connecting to the head must use it)."""
+        return str(Path(self._ray).parent / "python")
 
     @property
     def address(self) -> str:
@@ -181,15 +192,15 @@ class LocalRayHead:
             "--object-store-memory=100000000",
             f"--min-worker-port={min_worker}",
             f"--max-worker-port={max_worker}",
-            *(f"{option}={port}" for option, port in ports.items()),
+            *(f"{option}={port}" for option, port in ports.items() if option in _start_options(self._ray)),
         ]
         if self._resources:
             import json
 
             command.append(f"--resources={json.dumps(self._resources)}")
         env = dict(os.environ)
-        # Entrypoints run `python`: make it the interpreter that has Ray, not the system one.
-        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        # Entrypoints run `python`: make it the interpreter of this head's Ray, not the system one.
+        env["PATH"] = f"{Path(self._ray).parent}{os.pathsep}{env.get('PATH', '')}"
         env["RAY_USAGE_STATS_ENABLED"] = "0"
         for name in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
             env.pop(name, None)
@@ -224,9 +235,12 @@ class LocalRayHead:
                 )
             time.sleep(0.25)
 
-    @staticmethod
-    def _version_answers(http: httpx.Client) -> bool:
-        return http.get("/api/version").status_code == 200
+    def _version_answers(self, http: httpx.Client) -> bool:
+        response = http.get("/api/version")
+        if response.status_code != 200:
+            return False
+        self.ray_version = str(response.json()["ray_version"])
+        return True
 
     def _warm_up_job_ran(self, http: httpx.Client) -> bool:
         """Submit `echo` until one run succeeds, then delete every warm-up record (the head looks new).
@@ -314,6 +328,15 @@ def _own_processes(marker: bytes, pgid: int | None) -> Iterator[int]:
                 yield pid
         except (OSError, ProcessLookupError):
             continue
+
+
+@functools.cache
+def _start_options(ray: str) -> frozenset[str]:
+    """The ``--…`` options this ``ray start`` knows (older releases lack some port options)."""
+    result = subprocess.run([ray, "start", "--help"], capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise RuntimeError(f"`{ray} start --help` exited with {result.returncode}:\n{result.stderr[-2000:]}")
+    return frozenset(re.findall(r"(--[a-z][a-z0-9-]*)", result.stdout))
 
 
 def _find_ray_executable() -> str:

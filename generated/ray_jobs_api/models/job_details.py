@@ -39,7 +39,8 @@ class JobDetails:
             `JOB_SUPERVISOR_ACTOR_START_FAILURE`, `JOB_SUPERVISOR_ACTOR_UNSCHEDULABLE`,
             `JOB_SUPERVISOR_ACTOR_UNKNOWN_FAILURE`, `JOB_SUPERVISOR_ACTOR_DIED`,
             `JOB_ENTRYPOINT_COMMAND_START_ERROR`, `JOB_ENTRYPOINT_COMMAND_ERROR`. A plain string so that
-            clients keep working when Ray adds a value.
+            clients keep working when Ray adds a value. Before Ray 2.50 the field exists but is always
+            `null`.
         start_time (int | None): Milliseconds since the Unix epoch.
         end_time (int | None): Milliseconds since the Unix epoch; `null` until a submission is terminal, `0` for a
             running driver job.
