@@ -468,6 +468,25 @@ def test_browser_traffic_405(http: httpx.Client, check: Check, operation_id: str
         assert response.text == expected
 
 
+def test_env_vars_are_redacted_for_browsers_only_since_2_59(
+    http: httpx.Client, check: Check, contract: ContractRecorder
+) -> None:
+    """x-ray-behaviour-since runtime-env-redaction: a browser-like GET sees ``<redacted>`` values."""
+    job_id = f"rjc-contract-{uuid.uuid4().hex[:12]}"
+    runtime_env = {"env_vars": {"RJC_SECRET": "s3cret"}}
+    body = {"entrypoint": "echo env", "submission_id": job_id, "runtime_env": runtime_env}
+    check(http.post("/api/jobs/", json=body), expect=200)
+    details = _wait_for_status(http, contract, job_id, TERMINAL_STATUSES, timeout=60)
+    try:
+        assert details["runtime_env"] == runtime_env
+        browser = check(http.get(f"/api/jobs/{job_id}", headers=BROWSER_HEADERS["mozilla_user_agent"]))
+        expected = {"RJC_SECRET": "<redacted>"} if head_is_at_least("2.59.0") else runtime_env["env_vars"]
+        assert browser.json()["runtime_env"]["env_vars"] == expected
+    finally:
+        let_job_manager_finish(details["end_time"])
+        check(http.delete(f"/api/jobs/{job_id}"), expect=200)
+
+
 # ---------------------------------------------------------------------------------------- submit errors
 
 
