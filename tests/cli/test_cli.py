@@ -490,6 +490,10 @@ def test_logs_follow_until_the_end(env: dict[str, str], jobs: Jobs) -> None:
     assert out.rfind(f"Job '{job_id}' succeeded") > positions[-1], shown(result)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_while_following_detaches_and_the_job_keeps_running(
     env: dict[str, str], jobs: Jobs, unique_id: str
 ) -> None:
@@ -502,6 +506,8 @@ def test_ctrl_c_while_following_detaches_and_the_job_keeps_running(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As from a terminal: a test run started in the background (`cmd &`) inherits SIGINT ignored.
+        preexec_fn=_default_sigint,
     )
     lines: queue.Queue[str | None] = queue.Queue()
 
