@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import Callable, Iterator
 
 import pytest
+from ray_jobs_api.models import VersionResponse
 from ray_jobs_client import AsyncJobSubmissionClient, JobDetails, JobNotFoundError, JobStatus, JobType
 from ray_jobs_client._base import DELETE_SETTLE_SECONDS, _delete_settle_delay
 from ray_jobs_client._calls import _server_time
@@ -107,12 +108,35 @@ def test_server_time_comes_from_the_date_header(headers: dict[str, str], expecte
     assert _server_time(headers) == expected
 
 
+def _client_of(ray_version: str) -> AsyncJobSubmissionClient:
+    """An async client (constructing one does no I/O, so its flows can be driven by hand) that has
+    already asked the server its version."""
+    client = AsyncJobSubmissionClient("http://127.0.0.1:9")
+    client._server_version = VersionResponse(version="4", ray_version=ray_version, ray_commit="0" * 40)
+    return client
+
+
 @pytest.fixture
 def client() -> Iterator[AsyncJobSubmissionClient]:
-    """An async client: constructing one does no I/O, so its flows can be driven by hand."""
-    client = AsyncJobSubmissionClient("http://127.0.0.1:9")
+    client = _client_of("2.60.0")
     yield client
     asyncio.run(client.aclose())
+
+
+@pytest.mark.parametrize(("ray_version", "settles"), [("2.9.3", False), ("2.49.2", False), ("2.50.0", True)])
+def test_only_releases_that_recreate_deleted_records_get_the_settle_wait(
+    ray_version: str, settles: bool
+) -> None:
+    """Measured live (releases.DELETE_RACE_SINCE): records came back from 2.50 on, never before."""
+    client = _client_of(ray_version)
+    try:
+        first = next(client._delete_flow("job"))
+        assert isinstance(first, Call)
+        assert (first.method, first.path) == (
+            ("GET", "/api/jobs/job") if settles else ("DELETE", "/api/jobs/job")
+        )
+    finally:
+        asyncio.run(client.aclose())
 
 
 def test_delete_flow_pauses_then_deletes_a_job_that_just_ended(

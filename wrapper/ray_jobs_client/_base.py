@@ -41,6 +41,7 @@ from .errors import (
 from .logs import LogDownload, TailPolicy
 from .models import JobDetails, JobStatus
 from .releases import (
+    DELETE_RACE_SINCE,
     ENTRYPOINT_LABEL_SELECTOR,
     ENTRYPOINT_MEMORY,
     ENTRYPOINT_RESOURCES,
@@ -432,26 +433,31 @@ class ClientBase:
         """DELETE a job; if a retry finds it gone, the lost earlier attempt deleted it.
 
         A job that ended a moment ago is deleted only once Ray's job manager has finished with it
-        (see :func:`_delete_settle_delay`), so the record stays deleted.
+        (see :func:`_delete_settle_delay`), so the record stays deleted. Servers older than
+        :data:`~ray_jobs_client.releases.DELETE_RACE_SINCE` do not re-create records: no wait there.
         """
 
         def deleted_already(error: JobsClientError) -> Flow[bool] | None:
             return _immediately(True) if isinstance(error, JobNotFoundError) else None
 
-        try:
-            details, server_time = yield _calls.get_job_info_dated(job_id)
-        except APIStatusError:
-            pass  # no such job, or a server error: the DELETE itself reports it as Ray's client would
-        else:
-            delay = _delete_settle_delay(details, server_time)
-            if delay > 0:
-                logger.debug("Job %s ended moments ago; deleting it in %.1f s.", job_id, delay)
-                yield Pause(delay)
+        version: VersionResponse = yield from self._server_version_flow()
+        if release_tuple(version.ray_version)[:2] >= DELETE_RACE_SINCE:
+            yield from self._settle_before_delete(job_id)
         return (
             yield from self._retrying(
                 f"Deleting {job_id}", lambda: _calls.delete_job(job_id), deleted_already
             )
         )
+
+    def _settle_before_delete(self, job_id: str) -> Flow[None]:
+        try:
+            details, server_time = yield _calls.get_job_info_dated(job_id)
+        except APIStatusError:
+            return  # no such job, or a server error: the DELETE itself reports it as Ray's client would
+        delay = _delete_settle_delay(details, server_time)
+        if delay > 0:
+            logger.debug("Job %s ended moments ago; deleting it in %.1f s.", job_id, delay)
+            yield Pause(delay)
 
     def _resume_delay(self, download: LogDownload, error: APIConnectionError, attempt: int) -> float:
         """A log download was cut after its body began: the pause before the next attempt, or raise."""
@@ -514,7 +520,7 @@ def _transient(exc: APIConnectionError | ServerError) -> bool:
     return exc.status_code in TRANSIENT_STATUSES or "please try again later" in exc.body
 
 
-#: Ray's job manager (2.60, and older releases) writes a job's record once more, as a FAILED job with
+#: Ray's job manager (since 2.50, see DELETE_RACE_SINCE) writes a job's record once more, as a FAILED job with
 #: entrypoint "Entrypoint not found.", when the record is deleted between the job ending and the
 #: manager noticing that the job's supervisor actor has exited. It checks each supervisor with a ping
 #: answered a second later, so it notices within about two seconds (measured on an idle head: records

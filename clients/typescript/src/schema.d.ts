@@ -93,7 +93,8 @@ export interface paths {
          *     30 ms to 1.9 s after `end_time`) is written again: status `FAILED`, entrypoint
          *     `"Entrypoint not found."`, `error_type` `JOB_SUPERVISOR_ACTOR_DIED`, `start_time` null.
          *     Clients should wait until about 3 s after `end_time` (by the server's clock, e.g. its `Date`
-         *     header) before deleting; the Python client does.
+         *     header) before deleting; the Python client does. Releases before 2.50 never re-create a
+         *     deleted record: no wait is needed there.
          */
         delete: operations["delete_job"];
         options?: never;

@@ -89,7 +89,8 @@ def sync_detailed(
     30 ms to 1.9 s after `end_time`) is written again: status `FAILED`, entrypoint
     `"Entrypoint not found."`, `error_type` `JOB_SUPERVISOR_ACTOR_DIED`, `start_time` null.
     Clients should wait until about 3 s after `end_time` (by the server's clock, e.g. its `Date`
-    header) before deleting; the Python client does.
+    header) before deleting; the Python client does. Releases before 2.50 never re-create a
+    deleted record: no wait is needed there.
 
     Args:
         job_or_submission_id (str):
@@ -129,7 +130,8 @@ def sync(
     30 ms to 1.9 s after `end_time`) is written again: status `FAILED`, entrypoint
     `"Entrypoint not found."`, `error_type` `JOB_SUPERVISOR_ACTOR_DIED`, `start_time` null.
     Clients should wait until about 3 s after `end_time` (by the server's clock, e.g. its `Date`
-    header) before deleting; the Python client does.
+    header) before deleting; the Python client does. Releases before 2.50 never re-create a
+    deleted record: no wait is needed there.
 
     Args:
         job_or_submission_id (str):
@@ -164,7 +166,8 @@ async def asyncio_detailed(
     30 ms to 1.9 s after `end_time`) is written again: status `FAILED`, entrypoint
     `"Entrypoint not found."`, `error_type` `JOB_SUPERVISOR_ACTOR_DIED`, `start_time` null.
     Clients should wait until about 3 s after `end_time` (by the server's clock, e.g. its `Date`
-    header) before deleting; the Python client does.
+    header) before deleting; the Python client does. Releases before 2.50 never re-create a
+    deleted record: no wait is needed there.
 
     Args:
         job_or_submission_id (str):
@@ -202,7 +205,8 @@ async def asyncio(
     30 ms to 1.9 s after `end_time`) is written again: status `FAILED`, entrypoint
     `"Entrypoint not found."`, `error_type` `JOB_SUPERVISOR_ACTOR_DIED`, `start_time` null.
     Clients should wait until about 3 s after `end_time` (by the server's clock, e.g. its `Date`
-    header) before deleting; the Python client does.
+    header) before deleting; the Python client does. Releases before 2.50 never re-create a
+    deleted record: no wait is needed there.
 
     Args:
         job_or_submission_id (str):
