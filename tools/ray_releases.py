@@ -68,6 +68,10 @@ def pins(version: str) -> list[str]:
     if _release(version) < (2, 6):
         # Before 2.6 the dashboard imports pydantic v1 APIs directly.
         extra.append("pydantic<2")
+    if _release(version) < (2, 9):
+        # Old dashboards import async_timeout, which today's aiohttp no longer brings along, and
+        # call protobuf's MessageToDict with an argument protobuf 5.26 removed.
+        extra += ["async-timeout", "protobuf<5"]
     return extra
 
 
