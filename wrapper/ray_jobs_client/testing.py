@@ -250,6 +250,8 @@ class LocalRayHead:
         warm-up record has been listed for a while.
         """
         jobs = http.get("/api/jobs/").json()
+        if not isinstance(jobs, list):  # not serving jobs yet (an error body): ask again
+            return False
         warm_ups = [job for job in jobs if str(job.get("submission_id")).startswith(_WARM_UP_PREFIX)]
         if not self._warmed:
             self._warmed = any(job["status"] == "SUCCEEDED" for job in warm_ups)
