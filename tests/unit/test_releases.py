@@ -20,6 +20,7 @@ from ray_jobs_client.releases import (
     ENTRYPOINT_MEMORY,
     ENTRYPOINT_RESOURCES,
     GATED_FEATURES,
+    OLDEST_TESTED,
     Feature,
     release_tuple,
 )
@@ -114,6 +115,22 @@ def test_zero_resources_need_no_check() -> None:
     """Ray's client checks truthiness: 0 asks for nothing, so an old server is not refused for it."""
     (call,) = _submit("2.1.0", entrypoint_num_cpus=0, entrypoint_memory=0)
     assert call.method == "POST"
+
+
+@pytest.mark.parametrize(
+    ("ray_version", "warned"), [("2.3.1", True), (OLDEST_TESTED, False), ("2.60.0", False)]
+)
+def test_a_server_older_than_any_tested_release_is_named_in_a_warning(
+    ray_version: str, warned: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = JobSubmissionClient.__new__(JobSubmissionClient)
+    version = VersionResponse(version="4", ray_version=ray_version, ray_commit="0" * 40)
+    with caplog.at_level("WARNING", logger="ray_jobs_client"):
+        run_flow(client._connect_flow(), lambda call: version)
+    expected = (
+        f"Ray {ray_version} is running on the cluster; this client is tested against Ray {OLDEST_TESTED}"
+    )
+    assert any(expected in message for message in caplog.messages) == warned, caplog.messages
 
 
 def test_the_table_agrees_with_the_spec() -> None:

@@ -45,6 +45,8 @@ from .releases import (
     ENTRYPOINT_LABEL_SELECTOR,
     ENTRYPOINT_MEMORY,
     ENTRYPOINT_RESOURCES,
+    NEWEST_TESTED,
+    OLDEST_TESTED,
     Feature,
     release_tuple,
 )
@@ -242,6 +244,13 @@ class ClientBase:
                 "Please ensure the cluster is running Ray 1.9 or higher."
             ) from exc
         self._server_version = version
+        if release_tuple(version.ray_version)[:2] < release_tuple(OLDEST_TESTED)[:2]:
+            logger.warning(
+                "Ray %s is running on the cluster; this client is tested against Ray %s to %s.",
+                version.ray_version,
+                OLDEST_TESTED,
+                NEWEST_TESTED,
+            )
         if release_tuple(version.ray_version) < (2, 0):
             raise UnsupportedServerError(
                 f"Ray version {version.ray_version} is running on the cluster. Client Ray version "
