@@ -439,17 +439,34 @@ BROWSER_HEADERS = {
     "origin": {"Origin": "http://example.com"},
     "sec_fetch_mode": {"Sec-Fetch-Mode": "cors"},
 }
-# Since which release each kind of header counts as a browser's (the spec's 405 table).
-BROWSER_SINCE = {"mozilla_user_agent": "2.9.0", "sec_fetch_mode": "2.52.0", "origin": "2.53.0"}
+
+
+def _counts_as_browser(browser: str) -> bool:
+    """Whether the head's guard takes these headers for a browser's (the spec's 405 table: the wider
+    checks came in 2.52.0 and 2.52.1 and were backported to the patch release 2.51.2)."""
+    release = release_tuple(HEAD_RELEASE)
+    if browser == "sec_fetch_mode":
+        return release >= (2, 51, 2)
+    if browser == "origin":
+        return release >= (2, 51, 2) and release != (2, 52, 0)
+    return True  # a Mozilla User-Agent, in every release
 
 
 def _browser_guard_body(method: str, browser: str) -> str | None:
     """What the head's guard answers a browser-like ``method`` with (``None``: it lets it through)."""
     if head_is_at_least("2.54.0"):
         return f"'{method}' method not allowed for browser traffic."
-    if method in ("POST", "PUT") and head_is_at_least(BROWSER_SINCE[browser]):
+    if method in ("POST", "PUT") and _counts_as_browser(browser):
         return "Method Not Allowed for browser traffic."
     return None
+
+
+def test_a_request_without_user_agent(http: httpx.Client) -> None:
+    """Before 2.51.2 the old guard reads the header unconditionally: every such request is a 500."""
+    request = http.build_request("GET", "/api/version")
+    del request.headers["User-Agent"]
+    response = http.send(request)
+    assert response.status_code == (200 if head_is_at_least("2.51.2") else 500), response.text
 
 
 @pytest.mark.parametrize("browser", sorted(BROWSER_HEADERS))

@@ -452,10 +452,11 @@ export interface components {
          *     | Ray | looks like a browser | refused methods | body |
          *     |---|---|---|---|
          *     | ≥ 2.54 | `User-Agent: Mozilla…`, `Origin`, `Referer`, `Sec-Fetch-*`, `Access-Control-Request-*` | all but GET/HEAD/OPTIONS | `'POST' method not allowed for browser traffic.` |
-         *     | 2.53 | the same headers | POST, PUT | `Method Not Allowed for browser traffic.` |
-         *     | 2.52 | `User-Agent: Mozilla…`, `Sec-Fetch-*` | POST, PUT | `Method Not Allowed for browser traffic.` |
-         *     | 2.9–2.51 | `User-Agent: Mozilla…` | POST, PUT | `Method Not Allowed for browser traffic.` |
+         *     | 2.51.2, 2.52.1 – 2.53 | the same headers | POST, PUT | `Method Not Allowed for browser traffic.` |
+         *     | 2.52.0 | `User-Agent: Mozilla…`, `Sec-Fetch-*` | POST, PUT | `Method Not Allowed for browser traffic.` |
+         *     | 2.9 – 2.51.1 | `User-Agent: Mozilla…` | POST, PUT | `Method Not Allowed for browser traffic.` |
          *
+         *     (The wider checks were backported to the patch releases 2.51.2 and 2.52.1.)
          *     A request the guard lets through is handled like any other (e.g. a browser-like DELETE before
          *     2.54 deletes the job).
          */
