@@ -64,9 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("releases", nargs="*", help="Ray releases (default: every supported one)")
     parser.add_argument("--python", default=sys.executable, help="interpreter for the release venvs")
-    parser.add_argument("suite", nargs=argparse.REMAINDER, help="after --: test paths and pytest options")
-    args = parser.parse_args(argv)
-    suite = [a for a in args.suite if a != "--"] or DEFAULT_SUITE
+    parser.epilog = "After --: the test paths and pytest options to run (default: the release suite)."
+    argv = sys.argv[1:] if argv is None else argv
+    # Split by hand: argparse would hand the paths after `--` to the releases positional.
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:cut])
+    suite = argv[cut + 1 :] or DEFAULT_SUITE
     COMPAT_DIR.mkdir(parents=True, exist_ok=True)
 
     lines: list[str] = []
