@@ -4,7 +4,7 @@
     python tools/ray_releases.py path 2.9.3               # print that venv's `ray` executable
 
 Each release gets ``build/ray/<version>`` with ``ray[default]==<version>`` (about 400 MB) plus the few
-pins an old release needs to start on today's Python and packages (:data:`PINS`). A finished venv is
+pins an old release needs to start on today's Python and packages (:func:`pins`). A finished venv is
 marked with ``.installed`` and reused; a half-made one is made again.
 """
 
@@ -14,6 +14,8 @@ import argparse
 import subprocess
 import sys
 from pathlib import Path
+
+from ray_jobs_client.releases import release_tuple
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASES_DIR = ROOT / "build" / "ray"
@@ -58,17 +60,13 @@ def installed_ray() -> str | None:
         return None
 
 
-def _release(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split(".")[:3])
-
-
 def pins(version: str) -> list[str]:
     """Extra requirements that let ``version`` start from a fresh venv on Python 3.11 today."""
     extra = []
-    if _release(version) < (2, 6):
+    if release_tuple(version) < (2, 6):
         # Before 2.6 the dashboard imports pydantic v1 APIs directly.
         extra.append("pydantic<2")
-    if _release(version) < (2, 9):
+    if release_tuple(version) < (2, 9):
         # Old dashboards import async_timeout, which today's aiohttp no longer brings along, and
         # call protobuf's MessageToDict with an argument protobuf 5.26 removed.
         extra += ["async-timeout", "protobuf<5"]

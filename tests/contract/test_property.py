@@ -23,6 +23,7 @@ import pytest
 import schemathesis
 from head_release import head_is_at_least
 from live_head import GENERIC_500_BODY, TERMINAL_STATUSES, last_line
+from ray_jobs_client.errors import _dashboard_failure_message
 from ray_jobs_client.testing import LocalRayHead
 from spec_validator import SPEC_PATH, ContractRecorder, OpenApiSpec
 from waiting import let_job_manager_finish, wait_for
@@ -125,15 +126,8 @@ def server_errors_are_documented(
 
 def _unhandled_error_text(body: str) -> str:
     """An old dashboard's ``{"result": false, "msg": "<traceback>"}`` as the newer text page."""
-    import json
-
-    try:
-        failure = json.loads(body)
-    except ValueError:
-        return body
-    if isinstance(failure, dict) and failure.get("result") is False and "Traceback" in failure.get("msg", ""):
-        return GENERIC_500_BODY
-    return body
+    message = _dashboard_failure_message(body)
+    return GENERIC_500_BODY if message != body and "Traceback" in message else body
 
 
 def conforms_to_contract_recorder(
