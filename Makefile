@@ -7,7 +7,7 @@ GEN_OUT := generated/ray_jobs_api
 GEN_ARGS := --path openapi/jobs.yaml --config openapi/generator.yaml --meta none --fail-on-warning
 PYTEST_ARGS ?=
 
-.PHONY: install generate check-generated test lint typecheck demo bench clean \
+.PHONY: install generate check-generated test lint typecheck demo bench clean dist wheel-venv \
 	ray-releases test-releases \
 	spec-tools node-tools chromium lint-spec spec-docs ts-client ts-check compat spec-drift
 
@@ -53,7 +53,7 @@ typecheck: $(STAMP)
 # tests/spec also needs the pinned Node tools and Chromium: `spec-tools` installs them.
 # First the whole suite against the installed Ray (2.60), then the release suite (everything whose
 # answer comes from the server) against a head of each older release in TEST_RAY_RELEASES.
-test: $(STAMP) check-generated spec-tools ray-releases
+test: $(STAMP) check-generated spec-tools ray-releases wheel-venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-releases
 
@@ -70,6 +70,25 @@ test-releases: ray-releases
 		RJC_RAY_RELEASE=$$release $(BIN)/python -m pytest $(RELEASE_SUITE) $(PYTEST_ARGS) || failed="$$failed $$release"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "the release suite failed against Ray$$failed" >&2; exit 1; fi
+
+# ------------------------------------------------------------------ the package as users get it
+# `dist`: the sdist, then the wheel built from the unpacked sdist (what `python -m build` does), plus
+# a wheel built straight from the tree into $(DIST)/tree/ that tests/packaging compares it with.
+# `wheel-venv`: a clean venv holding only that wheel (not editable) with its runtime dependencies and
+# the `typecheck` extra; tests/packaging runs its python, its `ray-jobs` and its type checkers.
+DIST := build/dist
+WHEEL_VENV := build/wheel-venv
+
+dist: $(STAMP)
+	rm -rf $(DIST)
+	$(BIN)/python -m build --outdir $(DIST) .
+	$(BIN)/python -m build --wheel --outdir $(DIST)/tree .
+
+wheel-venv: dist
+	rm -rf $(WHEEL_VENV)
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		"$$(ls $(DIST)/ray_jobs_client-*.whl)[typecheck]"
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import logging
 import secrets
 import ssl
@@ -57,7 +58,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("ray_jobs_client")
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("ray-jobs-client")
 
 #: No call can hang forever: 10 s to connect, 60 s for any read or write (a job submission waits up
 #: to 10 s for an agent server-side; a whole log can be large).

@@ -153,10 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     submit.set_defaults(handler=_submit)
 
     status = commands.add_parser("status", help="Print a job's status.")
+    from importlib.metadata import version  # not the package: `--version` must not load httpx
+
     _common(status)
     status.add_argument("job_id")
     status.add_argument("--format", choices=("text", "json"), default="text")
     status.set_defaults(handler=_status)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('ray-jobs-client')}")
 
     logs = commands.add_parser("logs", help="Print a job's logs.")
     _common(logs)
