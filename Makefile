@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 .PHONY: install generate check-generated test lint typecheck demo bench clean dist wheel-venv \
 	ray-releases test-releases \
-	spec-tools node-tools chromium lint-spec spec-docs ts-client ts-check compat spec-drift
+	spec-tools node-tools chromium lint-spec spec-docs ts-client ts-check compat spec-drift docs
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
@@ -53,7 +53,7 @@ typecheck: $(STAMP)
 # tests/spec also needs the pinned Node tools and Chromium: `spec-tools` installs them.
 # First the whole suite against the installed Ray (2.60), then the release suite (everything whose
 # answer comes from the server) against a head of each older release in TEST_RAY_RELEASES.
-test: $(STAMP) check-generated spec-tools ray-releases wheel-venv
+test: $(STAMP) check-generated spec-tools ray-releases wheel-venv docs
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-releases
 
@@ -89,6 +89,11 @@ wheel-venv: dist
 	$(PYTHON) -m venv $(WHEEL_VENV)
 	$(WHEEL_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
 		"$$(ls $(DIST)/ray_jobs_client-*.whl)[typecheck]"
+
+# The API reference of ray_jobs_client and ray_jobs_api, from the docstrings (mkdocs.yml): open
+# build/docs/index.html in a browser; it needs no web server and no network (fonts, scripts, search).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
