@@ -16,6 +16,7 @@ from .errors import (
     JobNotFoundError,
     JobNotTerminalError,
     JobsClientError,
+    LogDecodeError,
     LogStreamError,
 )
 from .logs import TailPolicy
@@ -51,6 +52,7 @@ __all__ = [
     "JobSubmissionClient",
     "JobType",
     "JobsClientError",
+    "LogDecodeError",
     "LogStreamError",
     "TailPolicy",
     "__version__",

@@ -30,6 +30,7 @@ from .errors import (
     JobNotFoundError,
     JobNotTerminalError,
     JobsClientError,
+    LogDecodeError,
     MethodNotAllowedError,
     NotFoundError,
     PayloadTooLargeError,
@@ -146,11 +147,13 @@ def error_for_status(
         kind = JobAlreadyExistsError
     elif status_code >= 500 and "but it is in a non-terminal state" in body:
         kind = JobNotTerminalError
+    elif status_code >= 500 and path.endswith("/logs") and "UnicodeDecodeError" in body:
+        kind = LogDecodeError  # the log file holds bytes that are not UTF-8: the server cannot read it
     elif status_code >= 500:
         kind = ServerError
     else:
         kind = UnexpectedResponseError
-    if message is None and len(body) > _MAX_BODY_IN_MESSAGE:
+    if message is None and kind is not LogDecodeError and len(body) > _MAX_BODY_IN_MESSAGE:
         message = f"Request failed with status code {status_code}: {_clip(body)}."
     return kind(status_code, body, method=method, path=path, message=message, retry_after=retry_after)
 

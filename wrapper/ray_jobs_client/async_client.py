@@ -21,8 +21,16 @@ from ray_jobs_api.client import Client as ApiClient
 from . import _calls
 from ._base import ClientBase, ProgressCallback
 from ._core import Call, Flow, aremember_response, arun_flow, asend, refused_upgrade_body, translating_errors
-from .errors import APIConnectionError
-from .logs import WEBSOCKET_READ_BYTES, LogCursor, LogDownload, tail_path, upgrade_refusal
+from .errors import APIConnectionError, LogDecodeError
+from .logs import (
+    WEBSOCKET_READ_BYTES,
+    LogCursor,
+    LogDownload,
+    stream_closed_by_server,
+    tail_path,
+    upgrade_refusal,
+    warn_log_unsendable,
+)
 from .models import JobDetails, JobStatus
 from .transport import AsyncRetryTransport
 
@@ -192,10 +200,20 @@ class AsyncJobSubmissionClient(ClientBase):
         """Yield the job's log as it is written, until the job is terminal — each line exactly once.
 
         Ray's async iterator, made reliable: reconnects when the stream is cut, falls back to polling
-        when WebSockets are refused, and fetches any last lines the stream missed.
+        when WebSockets are refused, and fetches any last lines the stream missed. A log the server
+        cannot read (bytes that are not UTF-8) ends the output early with one warning, never an
+        error: the iterator still ends only once the job is terminal.
         """
         if self._server_version is None:
             await self.connect()
+        try:
+            async for chunk in self._follow_logs(job_id):
+                yield chunk
+        except LogDecodeError as exc:
+            warn_log_unsendable(exc)
+            await self.wait_until_finished(job_id, poll=self._tail_policy.poll_interval)
+
+    async def _follow_logs(self, job_id: str) -> AsyncIterator[str]:
         policy = self._tail_policy
         cursor = LogCursor()
         failures = 0
@@ -203,6 +221,7 @@ class AsyncJobSubmissionClient(ClientBase):
         path = tail_path(job_id)
         while True:
             cursor.new_connection()
+            closed_by_server = False
             try:
                 async with _open_websocket(path, self._http) as ws:
                     while True:
@@ -217,6 +236,7 @@ class AsyncJobSubmissionClient(ClientBase):
                             yield fresh
             except WebSocketDisconnect as exc:
                 reason = f"closed with code {exc.code}"
+                closed_by_server = stream_closed_by_server(exc.code)
             except WebSocketUpgradeError as exc:
                 refusal = upgrade_refusal(
                     job_id, exc.response.status_code, refused_upgrade_body(exc.response)
@@ -234,6 +254,9 @@ class AsyncJobSubmissionClient(ClientBase):
                 async for piece in self._download_logs(job_id, cursor):
                     yield piece
                 return
+            if closed_by_server:  # raises LogDecodeError if the server cannot read the log
+                async for piece in self._download_logs(job_id, cursor):
+                    yield piece
             failures += 1
             error = policy.give_up(job_id, failures, reason)
             if error is not None:

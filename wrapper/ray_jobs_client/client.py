@@ -14,8 +14,16 @@ from ray_jobs_api.client import Client as ApiClient
 from . import _calls
 from ._base import ClientBase, ProgressCallback
 from ._core import Call, Flow, refused_upgrade_body, remember_response, run_flow, send, translating_errors
-from .errors import APIConnectionError
-from .logs import WEBSOCKET_READ_BYTES, LogCursor, LogDownload, tail_path, upgrade_refusal
+from .errors import APIConnectionError, LogDecodeError
+from .logs import (
+    WEBSOCKET_READ_BYTES,
+    LogCursor,
+    LogDownload,
+    stream_closed_by_server,
+    tail_path,
+    upgrade_refusal,
+    warn_log_unsendable,
+)
 from .models import JobDetails, JobStatus
 from .transport import RetryTransport
 
@@ -183,8 +191,17 @@ class JobSubmissionClient(ClientBase):
         """Yield the job's log as it is written, until the job is terminal — each line exactly once.
 
         Reconnects when the stream is cut, falls back to polling when WebSockets are refused, and
-        fetches any last lines the stream missed.
+        fetches any last lines the stream missed. A log the server cannot read (bytes that are not
+        UTF-8) ends the output early with one warning, never an error: the follower still returns
+        only once the job is terminal.
         """
+        try:
+            yield from self._follow_logs(job_id)
+        except LogDecodeError as exc:
+            warn_log_unsendable(exc)
+            self.wait_until_finished(job_id, poll=self._tail_policy.poll_interval)
+
+    def _follow_logs(self, job_id: str) -> Iterator[str]:
         policy = self._tail_policy
         cursor = LogCursor()
         failures = 0
@@ -202,6 +219,7 @@ class JobSubmissionClient(ClientBase):
         ws: WebSocketSession
         while True:
             cursor.new_connection()
+            closed_by_server = False
             try:
                 with connect_ws(
                     path,
@@ -221,6 +239,7 @@ class JobSubmissionClient(ClientBase):
                             yield fresh
             except WebSocketDisconnect as exc:
                 reason = f"closed with code {exc.code}"
+                closed_by_server = stream_closed_by_server(exc.code)
             except WebSocketUpgradeError as exc:
                 refusal = upgrade_refusal(
                     job_id, exc.response.status_code, refused_upgrade_body(exc.response)
@@ -236,6 +255,8 @@ class JobSubmissionClient(ClientBase):
             if self.get_job_status(job_id).is_terminal():
                 yield from self._download_logs(job_id, cursor)
                 return
+            if closed_by_server:  # raises LogDecodeError if the server cannot read the log
+                yield from self._download_logs(job_id, cursor)
             failures += 1
             error = policy.give_up(job_id, failures, reason)
             if error is not None:

@@ -26,6 +26,7 @@ __all__ = [
     "JobNotTerminalError",
     "JobWaitTimeoutError",
     "JobsClientError",
+    "LogDecodeError",
     "LogStreamError",
     "MethodNotAllowedError",
     "MissingTokenError",
@@ -162,6 +163,38 @@ class JobAlreadyExistsError(ServerError):
 
 class JobNotTerminalError(ServerError):
     """Delete of a job that is still PENDING or RUNNING (the server answers 500)."""
+
+
+class LogDecodeError(ServerError):
+    """``GET …/logs`` answered 500 because the job's log holds bytes that are not UTF-8.
+
+    The server reads the whole log as UTF-8 text, so a single other byte (binary output, another
+    encoding) makes it fail to send any of it, and its log WebSocket stops at that point. The job
+    itself is not affected. Following a job (``follow_job_logs``, ``tail_job_logs``) does not raise
+    this: it delivers what the stream sent, warns, and ends when the job does.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        body: str,
+        *,
+        method: str = "",
+        path: str = "",
+        message: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        #: The job whose log cannot be sent (taken from ``path``).
+        self.job_id = path.removeprefix("/api/jobs/").removesuffix("/logs")
+        self.body = body  # read by `server_message`, for the message
+        if message is None:
+            message = (
+                f"Request failed with status code {status_code}: the log of job {self.job_id} holds bytes "
+                f"that are not UTF-8, so the server cannot send it ({self.server_message})."
+            )
+        super().__init__(
+            status_code, body, method=method, path=path, message=message, retry_after=retry_after
+        )
 
 
 class UnexpectedResponseError(APIStatusError):

@@ -7,7 +7,11 @@ done, never answers pings, and can be cut by proxies at any time. So the followe
 * never trusts the end of the stream: it asks the job's status; if the job is not terminal it
   reconnects (with capped, jittered backoff), and once it is, it fetches ``GET …/logs`` and delivers
   any line the stream missed;
-* falls back to polling ``GET …/logs`` when the WebSocket upgrade is refused (e.g. by a proxy).
+* falls back to polling ``GET …/logs`` when the WebSocket upgrade is refused (e.g. by a proxy);
+* survives a log the server cannot read: one byte that is not UTF-8 makes every ``GET …/logs``
+  answer 500 and the stream stop early (closed with 1000, as if the job were done). The follower
+  delivers what the stream sent, warns once, and ends when the job does, never failing because of
+  the log (:func:`stream_closed_by_server`, :func:`warn_log_unsendable`).
 
 Decisions live in pure helpers here; :mod:`ray_jobs_client.client` and
 :mod:`ray_jobs_client.async_client` only add the I/O.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import logging
 import random
 import re
 from collections.abc import Mapping
@@ -30,12 +35,23 @@ from .errors import (
     AuthenticationError,
     BadRequestError,
     JobNotFoundError,
+    LogDecodeError,
     LogStreamError,
     UnexpectedResponseError,
 )
 from .transport import retry_after_seconds
 
-__all__ = ["LogCursor", "LogDownload", "LogsBodyDecoder", "TailPolicy", "tail_path"]
+__all__ = [
+    "LogCursor",
+    "LogDownload",
+    "LogsBodyDecoder",
+    "TailPolicy",
+    "stream_closed_by_server",
+    "tail_path",
+    "warn_log_unsendable",
+]
+
+logger = logging.getLogger("ray_jobs_client")
 
 #: Bytes per socket read on the log WebSocket (httpx-ws's ``max_message_size_bytes``, which despite
 #: its name is the read size: longer messages are reassembled, so a long log line still arrives
@@ -110,6 +126,32 @@ def upgrade_refusal(job_id: str, status_code: int, body: str) -> Exception | Non
     if isinstance(error, JobNotFoundError | BadRequestError | AuthenticationError):
         return error
     return None
+
+
+def stream_closed_by_server(close_code: int) -> bool:
+    """Whether a stream that ended while its job still runs was closed by the server itself.
+
+    The server closes with 1000 once the job is done and its log sent, but also when reading the
+    log fails (a byte that is not UTF-8 ends its reader, whatever the job does). With the job still
+    running, the caller asks ``GET …/logs``: it answers :class:`LogDecodeError` if the log cannot be
+    read, and otherwise delivers what the stream missed. Cuts by proxies and networks close with
+    other codes (1006, 1001) and just reconnect.
+    """
+    return close_code == 1000
+
+
+def warn_log_unsendable(error: LogDecodeError) -> None:
+    """Tell the user, once per follow, that the job's log ends early here and why.
+
+    After this the follower sends nothing more (the server cannot send the rest) and waits for the
+    job to end, so that following still ends with the job's real status.
+    """
+    logger.warning(
+        "The server could not send the full log of job %s: it holds bytes that are not UTF-8, which "
+        "the server cannot read (%s). Only the part its log stream sent before them was delivered.",
+        error.job_id,
+        error.server_message,
+    )
 
 
 # --------------------------------------------------------------------------- streamed GET …/logs
