@@ -49,6 +49,10 @@ OURS, RAYS = "ray-jobs", "ray job"
 COMMANDS = {OURS: [RAY_JOBS], RAYS: [str(RAY), "job"]}
 TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: A job whose log holds a byte that is not UTF-8: the server cannot send its log (issue reproduction).
+UNDECODABLE = "python -c \"import sys; sys.stdout.buffer.write(b'ok\\n\\xff bad\\n')\""
+#: What the follower warns (once) when the server cannot send a log.
+LOG_UNSENDABLE = "could not send the full log"
 
 Result = tuple[int, str, str]
 
@@ -174,6 +178,7 @@ def env(head_address: str) -> dict[str, str]:
         RAY_JOB_HEADERS=None,
         RAY_JOB_SUBMIT_HOOK=None,
         NO_COLOR="1",
+        COLUMNS=None,  # output is piped: `list` cuts nothing unless a test sets a width
     )
 
 
@@ -198,6 +203,8 @@ def made(jobs: Jobs, files: dict[str, str]) -> dict[str, dict[str, str]]:
         "succeeded": jobs.submit("ok", "python -c \"print('parity-log-line')\""),
         "failed": jobs.submit("fail", "python -c \"import sys; print('parity-fail-line'); sys.exit(3)\""),
         "running": jobs.submit("run", "sleep 300"),
+        "stopped": jobs.submit("stopped", "sleep 300"),
+        "undecodable": jobs.submit("undecodable", UNDECODABLE),
         **files,
     }
     per_side = {
@@ -208,13 +215,19 @@ def made(jobs: Jobs, files: dict[str, str]) -> dict[str, dict[str, str]]:
         }
         for side in COMMANDS
     }
-    jobs.wait([shared["succeeded"], *(ids["finished"] for ids in per_side.values())], {"SUCCEEDED"})
+    jobs.wait(
+        [shared["succeeded"], shared["undecodable"], *(ids["finished"] for ids in per_side.values())],
+        {"SUCCEEDED"},
+    )
     jobs.wait([shared["failed"]], {"FAILED"})
     running = [
         shared["running"],
+        shared["stopped"],
         *(ids[name] for ids in per_side.values() for name in ("stop", "stop_nowait")),
     ]
     jobs.wait(running, {"RUNNING"})
+    jobs.http.post(f"/api/jobs/{shared['stopped']}/stop").raise_for_status()
+    jobs.wait([shared["stopped"]], {"STOPPED"})
     return {side: {**shared, **ids} for side, ids in per_side.items()}
 
 
@@ -267,7 +280,21 @@ SCENARIOS = {
     "logs-follow-finished-job": Scenario(
         "logs --follow $succeeded", 0, stdout=("parity-log-line", "Job '$succeeded' succeeded"), timeout=90
     ),
+    "logs-follow-failed-job": Scenario(
+        "logs --follow $failed", 0, stdout=("parity-fail-line", "Job '$failed' failed"), timeout=90
+    ),
+    "logs-follow-stopped-job": Scenario(
+        "logs --follow $stopped", 0, anywhere=("Job '$stopped' was stopped",), timeout=90
+    ),
     "logs-unknown": Scenario("logs $new", 1, stderr=("Job $new does not exist",)),
+    # A log the server cannot send (a byte that is not UTF-8): following is not an error, reading is.
+    "submit-follow-undecodable-log": Scenario(
+        f"submit --submission-id $new -- {UNDECODABLE}", 0, stdout=("Job '$new' succeeded",), timeout=120
+    ),
+    "logs-follow-undecodable-log": Scenario(
+        "logs --follow $undecodable", 0, stdout=("Job '$undecodable' succeeded",), timeout=90
+    ),
+    "logs-undecodable-log": Scenario("logs $undecodable", 1, stderr=("UnicodeDecodeError",)),
     "stop": Scenario(
         "stop $stop",
         0,
@@ -307,6 +334,7 @@ SCENARIOS = {
         stderr=("Only one of --runtime_env and --runtime-env-json can be provided.",),
     ),
     "missing-entrypoint": Scenario("submit", 2, stderr=("ENTRYPOINT",)),
+    "unknown-option": Scenario("submit --bogus -- echo hi", 2, stderr=("--bogus",)),
 }
 
 
@@ -488,6 +516,70 @@ def test_logs_follow_until_the_end(env: dict[str, str], jobs: Jobs) -> None:
     positions = [out.find(f"follow-line-{i}") for i in range(4)]
     assert -1 not in positions and positions == sorted(positions), shown(result)
     assert out.rfind(f"Job '{job_id}' succeeded") > positions[-1], shown(result)
+
+
+def test_an_undecodable_log_is_one_warning_not_an_error(
+    env: dict[str, str], made: dict[str, dict[str, str]], jobs: Jobs, unique_id: str
+) -> None:
+    """The server cannot send a log holding a byte that is not UTF-8: following it prints the job's
+    status and exits as for any log, with one warning on stderr saying why the log is missing."""
+    jobs.track(unique_id)
+    for line, job_id in (
+        (f"submit --submission-id {unique_id} -- {UNDECODABLE}", unique_id),
+        ("logs --follow $undecodable", made[OURS]["undecodable"]),
+    ):
+        result = run(argv(line, made[OURS]), env=env, timeout=120)
+        code, out, err = result
+        assert code == 0, shown(result)
+        assert f"Job '{job_id}' succeeded" in out, shown(result)
+        assert err.count(LOG_UNSENDABLE) == 1, shown(result)
+        assert "not UTF-8" in err and "Traceback" not in err, shown(result)
+        assert not any(line.startswith("Error: ") for line in err.splitlines()), shown(result)
+
+    result = run(["logs", made[OURS]["undecodable"]], env=env)
+    assert_user_error(result, "holds bytes that are not UTF-8, so the server cannot send it")
+
+
+@pytest.mark.parametrize(
+    "line", ["submit --bogus -- echo hi", "list --bogus", "logs --bogus x", "status x --format yaml"]
+)
+def test_usage_errors_show_the_subcommands_usage(line: str, env: dict[str, str]) -> None:
+    result = run(shlex.split(line), env=env, timeout=30)
+    code, out, err = result
+    command = line.split()[0]
+    assert code == 2, shown(result)
+    assert out == "" and "Traceback" not in err, shown(result)
+    assert err.startswith(f"usage: ray-jobs {command} "), shown(result)
+    assert f"ray-jobs {command}: error: " in err, shown(result)
+
+
+def test_list_prints_one_row_per_job(env: dict[str, str], jobs: Jobs) -> None:
+    """An entrypoint holding newlines and tabs stays on its row (escaped); long cells are cut to the
+    terminal's width (``COLUMNS`` here) unless ``--no-trunc``; JSON output keeps the entrypoint."""
+    entrypoint = "echo first-line\necho 'second\tline' " + "x" * 600
+    job_id = jobs.submit("multiline", entrypoint)
+    escaped = "echo first-line\\necho 'second\\tline' "
+
+    def rows(result: Result) -> list[str]:
+        assert result[0] == 0, shown(result)
+        assert not any(line.startswith("echo 'second") for line in result[1].splitlines()), shown(result)
+        found = [line for line in result[1].splitlines() if job_id in line]
+        assert len(found) == 1, shown(result)
+        return found
+
+    [row] = rows(run(["list"], env=env))  # piped, no COLUMNS: no width to fit, nothing cut
+    assert escaped + "x" * 600 in row, row
+
+    [row] = rows(run(["list"], env=with_env(env, COLUMNS="250")))
+    assert escaped in row and "…" in row and "x" * 600 not in row, row
+    assert len(row) <= 250, row
+
+    [row] = rows(run(["list", "--no-trunc"], env=with_env(env, COLUMNS="250")))
+    assert escaped + "x" * 600 in row, row
+
+    code, out, err = run(["list", "--format", "json"], env=with_env(env, COLUMNS="250"))
+    assert code == 0, err
+    assert {job["submission_id"]: job["entrypoint"] for job in json.loads(out)}[job_id] == entrypoint
 
 
 def _default_sigint() -> None:

@@ -3,7 +3,13 @@
 Same subcommands, options, environment variables and exit codes as ``ray job``: ``submit``,
 ``status``, ``logs``, ``stop``, ``delete``, ``list``. Differences are additions: ``--format json`` on
 ``status`` and ``list`` for scripts, a table for ``list``, a follower that survives dropped
-connections, and a one-line error (exit 1) instead of a traceback for user errors. Usage errors exit 2.
+connections, and a one-line error (exit 1) instead of a traceback for user errors. Usage errors exit 2
+and show the subcommand's usage.
+
+Exit codes are ``ray job``'s: ``submit`` exits 1 when the job it follows FAILED and 0 when it
+SUCCEEDED or was STOPPED; ``logs --follow`` exits 0 whatever the job's end; any error exits 1. A log
+the server cannot send (bytes that are not UTF-8) is not an error while following: what the stream
+sent is printed, a warning goes to stderr, and the command ends with the job's status.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import json
 import logging
 import os
 import shlex
+import shutil
 import sys
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -28,6 +36,22 @@ PROG = "ray-jobs"
 
 class UserError(Exception):
     """A mistake in what the user typed: reported in one line, exit code 1."""
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A subcommand's parser: an unknown option is reported with the subcommand's usage (exit 2).
+
+    (argparse otherwise hands unknown arguments back to the top-level parser, whose usage line says
+    nothing about the subcommand's options.)
+    """
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
 
 
 # --------------------------------------------------------------------------- output helpers
@@ -129,11 +153,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from importlib.metadata import version  # not the package: `--version` must not load httpx
+
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Submit, follow, stop, delete or list Ray jobs (the `ray job` CLI, without Ray).",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('ray-jobs-client')}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser
+    )
 
     submit = commands.add_parser("submit", help="Submit a job (and follow its logs unless --no-wait).")
     _common(submit)
@@ -153,13 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     submit.set_defaults(handler=_submit)
 
     status = commands.add_parser("status", help="Print a job's status.")
-    from importlib.metadata import version  # not the package: `--version` must not load httpx
-
     _common(status)
     status.add_argument("job_id")
     status.add_argument("--format", choices=("text", "json"), default="text")
     status.set_defaults(handler=_status)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {version('ray-jobs-client')}")
 
     logs = commands.add_parser("logs", help="Print a job's logs.")
     _common(logs)
@@ -181,6 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", help="List all jobs.")
     _common(listing)
     listing.add_argument("--format", choices=("table", "json"), default="table")
+    listing.add_argument(
+        "--no-trunc",
+        action="store_true",
+        help="Do not cut long table cells to the terminal's width (nothing is cut when piped).",
+    )
     listing.set_defaults(handler=_list)
     return parser
 
@@ -306,7 +337,7 @@ def _submit(args: argparse.Namespace, out: Output) -> int:
             return 0
         out.line("Tailing logs until the job exits (disable with --no-wait):")
         details = _follow(client, job_id, out)
-        return 1 if details.status == "FAILED" else 0
+        return 1 if details.status == "FAILED" else 0  # `ray job submit`: STOPPED is 0 too
 
 
 def _follow(client: JobSubmissionClient, job_id: str, out: Output) -> JobDetails:
@@ -338,7 +369,7 @@ def _status(args: argparse.Namespace, out: Output) -> int:
 def _logs(args: argparse.Namespace, out: Output) -> int:
     with _client(args, out) as client:
         if args.follow:
-            _follow(client, args.job_id, out)
+            _follow(client, args.job_id, out)  # `ray job logs -f` exits 0 however the job ended
         else:
             for piece in client.iter_job_logs(args.job_id):
                 out.raw(piece)
@@ -375,8 +406,16 @@ def _list(args: argparse.Namespace, out: Output) -> int:
         return 0
     with _client(args, out) as client:
         jobs = client.list_jobs()
-    out.line(_table(jobs, out))
+    out.line(_table(jobs, out, width=None if args.no_trunc else _terminal_width(out.stream)))
     return 0
+
+
+def _terminal_width(stream: TextIO) -> int | None:
+    """The width to fit the table in: the terminal's, or ``COLUMNS``. None when piped without
+    ``COLUMNS``: a script reading the table gets every cell whole (as ``ps`` and ``systemctl`` do)."""
+    if stream.isatty() or "COLUMNS" in os.environ:
+        return shutil.get_terminal_size().columns
+    return None
 
 
 def _quiet_client(args: argparse.Namespace) -> JobSubmissionClient:
@@ -386,7 +425,9 @@ def _quiet_client(args: argparse.Namespace) -> JobSubmissionClient:
     return _client(args, Output(io.StringIO(), "false"))
 
 
-def _table(jobs: Sequence[JobDetails], out: Output) -> str:
+def _table(jobs: Sequence[JobDetails], out: Output, *, width: int | None = None) -> str:
+    """One line per job (control characters escaped); the entrypoint and runtime_env columns are
+    cut (ending in ``…``) so that a line fits in ``width`` characters, if given."""
     if not jobs:
         return "No jobs."
     from datetime import datetime
@@ -402,21 +443,57 @@ def _table(jobs: Sequence[JobDetails], out: Output) -> str:
             str(job.status),
             when(job.start_time),
             when(job.end_time),
-            job.entrypoint,
-            json.dumps(job.runtime_env, separators=(",", ":")) if job.runtime_env else "-",
+            _escaped(job.entrypoint),
+            _escaped(json.dumps(job.runtime_env, separators=(",", ":"))) if job.runtime_env else "-",
         )
         for job in jobs
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(6)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    if width is not None:
+        widths = _fit(widths, _ELASTIC_COLUMNS, width - _GAP * (len(widths) - 1))
     lines = []
     for index, row in enumerate(rows):
-        cells = [cell.ljust(width) for cell, width in zip(row[:6], widths, strict=True)]
+        cells = [_cut(cell, limit).ljust(limit) for cell, limit in zip(row, widths, strict=True)]
         if index == 0:
             cells = [out.paint(cell, BOLD) for cell in cells]
         else:
             cells[2] = out.paint(cells[2], _STATUS_COLOURS.get(row[2], ""))
-        lines.append("  ".join([*cells, row[6]]).rstrip())
+        lines.append((" " * _GAP).join(cells).rstrip())
     return "\n".join(lines)
+
+
+_GAP = 2  # spaces between columns
+#: Columns that give up width when a line is too long: the entrypoint and the runtime_env.
+_ELASTIC_COLUMNS = (5, 6)
+#: A cut column keeps at least this many characters.
+_MIN_CUT_WIDTH = 12
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(text: str) -> str:
+    """``text`` on one line: newlines, tabs and other control characters written as escapes."""
+    return "".join(
+        _ESCAPES.get(char) or (f"\\x{ord(char):02x}" if unicodedata.category(char) == "Cc" else char)
+        for char in text
+    )
+
+
+def _fit(widths: Sequence[int], elastic: Sequence[int], room: int) -> list[int]:
+    """Column widths whose sum fits in ``room``: the widest elastic column shrinks first, none below
+    ``_MIN_CUT_WIDTH`` (a table of long ids may still not fit)."""
+    fitted = list(widths)
+    excess = sum(fitted) - room
+    while excess > 0:
+        widest = max(elastic, key=lambda column: fitted[column])
+        if fitted[widest] <= _MIN_CUT_WIDTH:
+            break
+        fitted[widest] -= 1
+        excess -= 1
+    return fitted
+
+
+def _cut(cell: str, width: int) -> str:
+    return cell if len(cell) <= width else cell[: width - 1] + "…"
 
 
 _STATUS_COLOURS = {"SUCCEEDED": GREEN, "FAILED": RED, "STOPPED": YELLOW, "RUNNING": BOLD}
@@ -460,8 +537,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _one_line(exc: BaseException) -> str:
     """An error as one line: a server traceback is reduced to its last line (the actual error)."""
-    from .errors import APIStatusError
+    from .errors import APIStatusError, LogDecodeError
 
-    if isinstance(exc, APIStatusError) and "\n" in exc.body.strip() and exc.server_message:
+    if (
+        isinstance(exc, APIStatusError)
+        and not isinstance(exc, LogDecodeError)  # its message already names the cause
+        and "\n" in exc.body.strip()
+        and exc.server_message
+    ):
         return f"Request failed with status code {exc.status_code}: {exc.server_message}"
     return " ".join(str(exc).split())
