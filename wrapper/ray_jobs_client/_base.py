@@ -39,6 +39,7 @@ from .errors import (
     ServerError,
     UnsupportedServerError,
 )
+from .ids import check_job_id, check_submission_id
 from .logs import LogDownload, TailPolicy
 from .models import JobDetails, JobStatus
 from .releases import (
@@ -310,6 +311,9 @@ class ClientBase:
             entrypoint_resources=entrypoint_resources,
             entrypoint_label_selector=entrypoint_label_selector,
         )
+        for name, value in (("submission_id", submission_id), ("job_id", job_id)):
+            if value:  # an empty id asks for a generated one, as in Ray's client
+                check_submission_id(value, name)
         # Gated as Ray's client gates them (a value of 0 or {} asks for nothing, so needs no check)...
         if entrypoint_num_cpus or entrypoint_num_gpus or entrypoint_resources:
             yield from self._require(ENTRYPOINT_RESOURCES)
@@ -446,6 +450,8 @@ class ClientBase:
         (see :func:`_delete_settle_delay`), so the record stays deleted. Servers older than
         :data:`~ray_jobs_client.releases.DELETE_RACE_SINCE` do not re-create records: no wait there.
         """
+
+        check_job_id(job_id)
 
         def deleted_already(error: JobsClientError) -> Flow[bool] | None:
             return _immediately(True) if isinstance(error, JobNotFoundError) else None

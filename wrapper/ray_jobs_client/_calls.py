@@ -41,6 +41,7 @@ from ray_jobs_api.models import JobDetails as ApiJobDetails
 
 from ._core import Call
 from .errors import NotFoundError
+from .ids import check_job_id
 from .models import JobDetails, job_details_from_api
 
 
@@ -80,6 +81,7 @@ def list_jobs() -> Call[list[JobDetails]]:
 
 
 def get_job_info(job_id: str) -> Call[JobDetails]:
+    check_job_id(job_id)
     return Call(
         _get_job_info,
         {"job_or_submission_id": job_id},
@@ -91,6 +93,7 @@ def get_job_info(job_id: str) -> Call[JobDetails]:
 
 def get_job_info_dated(job_id: str) -> Call[tuple[JobDetails, float | None]]:
     """``get_job_info`` plus the server's clock (its ``Date`` header, epoch seconds; ``None`` if absent)."""
+    check_job_id(job_id)
 
     def dated(parsed: Any, headers: Mapping[str, str]) -> tuple[JobDetails, float | None]:
         return job_details_from_api(_expect(ApiJobDetails)(parsed)), _server_time(headers)
@@ -115,6 +118,7 @@ def _server_time(headers: Mapping[str, str]) -> float | None:
 
 
 def stop_job(job_id: str) -> Call[bool]:
+    check_job_id(job_id)
     return Call(
         _stop_job,
         {"job_or_submission_id": job_id},
@@ -125,6 +129,7 @@ def stop_job(job_id: str) -> Call[bool]:
 
 
 def delete_job(job_id: str) -> Call[bool]:
+    check_job_id(job_id)
     return Call(
         _delete_job,
         {"job_or_submission_id": job_id},
@@ -135,6 +140,7 @@ def delete_job(job_id: str) -> Call[bool]:
 
 
 def get_job_logs(job_id: str) -> Call[str]:
+    check_job_id(job_id)
     return Call(
         _get_job_logs,
         {"job_or_submission_id": job_id},

@@ -39,6 +39,7 @@ from .errors import (
     LogStreamError,
     UnexpectedResponseError,
 )
+from .ids import check_job_id
 from .transport import retry_after_seconds
 
 __all__ = [
@@ -61,6 +62,7 @@ WEBSOCKET_READ_BYTES = 64 * 1024
 
 def tail_path(job_id: str) -> str:
     """The log WebSocket's path, the id percent-encoded as the generated endpoints encode it."""
+    check_job_id(job_id)
     return f"/api/jobs/{quote(job_id, safe='')}/logs/tail"
 
 
