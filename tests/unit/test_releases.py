@@ -13,6 +13,7 @@ import pytest
 import yaml
 from ray_jobs_api.models import VersionResponse
 from ray_jobs_client import JobSubmissionClient
+from ray_jobs_client._base import DEFAULT_TIMEOUT
 from ray_jobs_client._core import Call, run_flow
 from ray_jobs_client.errors import UnsupportedServerError
 from ray_jobs_client.releases import (
@@ -49,6 +50,7 @@ def _submit(ray_version: str, **kwargs: Any) -> list[Call[Any]]:
     client._server_version = VersionResponse(version="4", ray_version=ray_version, ray_commit="0" * 40)
     client._default_metadata = {}
     client._retry_policy = RetryPolicy()
+    client._timeout = DEFAULT_TIMEOUT
     sent: list[Call[Any]] = []
 
     def perform(call: Call[Any]) -> Any:

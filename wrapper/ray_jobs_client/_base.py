@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import attrs
 import httpx
 from ray_jobs_api.models import (
     EntrypointResources,
@@ -27,9 +28,9 @@ from ._core import Call, Flow, Pause
 from .address import resolve_cluster_info
 from .auth import auth_headers
 from .errors import (
+    PERMANENT_CONNECTION_ERRORS,
     APIConnectionError,
     APIStatusError,
-    CertificateError,
     JobAlreadyExistsError,
     JobNotFoundError,
     JobsClientError,
@@ -78,6 +79,21 @@ ProgressCallback = Callable[[str, int, int], None]
 def new_submission_id() -> str:
     """A submission id in the server's own format (``raysubmit_`` + 16 random characters)."""
     return "raysubmit_" + "".join(secrets.choice(_SUBMISSION_ALPHABET) for _ in range(16))
+
+
+def check_timeout(timeout: object) -> httpx.Timeout:
+    """``timeout`` as an ``httpx.Timeout`` whose every part is a positive number of seconds."""
+    if timeout is None:
+        raise TypeError("timeout must be a number of seconds or an httpx.Timeout; None would allow hangs")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float | httpx.Timeout):
+        raise TypeError(f"timeout must be a number of seconds or an httpx.Timeout, got {type(timeout)}")
+    parts = timeout.as_dict() if isinstance(timeout, httpx.Timeout) else {"timeout": timeout}
+    for name, value in parts.items():
+        if value is None:
+            raise TypeError(f"timeout's {name} part is None, which would allow hangs: give it seconds")
+        if not 0 < value < float("inf"):
+            raise ValueError(f"timeout must be a positive, finite number of seconds; {name} is {value}")
+    return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
 
 
 def ssl_verify(verify: str | bool, address: str) -> ssl.SSLContext | bool:
@@ -168,7 +184,10 @@ class ClientBase:
     ) -> None:
         """Ray's constructor arguments, then this client's own (keyword-only):
 
-        * ``timeout``: seconds (or an ``httpx.Timeout``) for each network operation; never ``None``.
+        * ``timeout``: seconds (or an ``httpx.Timeout``) for each network operation (connect, each
+          read, each write); a positive number, never ``None``. A request, retries included, ends
+          within twice the longest of them (see :class:`RetryPolicy`): with the default (60 s), a
+          server that never answers fails a call with :class:`APITimeoutError` within about 120 s.
         * ``retries``: how many times transient failures are retried, or a :class:`RetryPolicy`.
         * ``tail_policy``: how the log follower reconnects (:class:`TailPolicy`).
         """
@@ -184,8 +203,7 @@ class ClientBase:
             raise TypeError(f"headers must be a dict, got {type(headers)}")
         if not isinstance(verify, str | bool):
             raise TypeError(f"verify must be a str or bool, got {type(verify)}")
-        if timeout is None:
-            raise TypeError("timeout must be a number of seconds or an httpx.Timeout; None would allow hangs")
+        self._timeout = check_timeout(timeout)
         if isinstance(retries, int) and not isinstance(retries, bool):
             retries = RetryPolicy(max_retries=retries)
         elif retries is None:
@@ -208,7 +226,6 @@ class ClientBase:
         user_headers = {str(k): str(v) for k, v in (info.headers or {}).items()}
         self._headers = {**user_headers, **auth_headers(user_headers)}
         self._verify = ssl_verify(verify, self._address)
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._tail_policy = tail_policy or TailPolicy()
         self._server_version: VersionResponse | None = None
         self._open()
@@ -380,16 +397,19 @@ class ClientBase:
         flow giving the call's result, or ``None`` to raise the error.
         """
         policy = self._retry_policy
+        # One deadline for every attempt, as the transport keeps for the calls it retries itself.
+        deadline = policy.deadline(self._timeout.as_dict())
         attempt = 0
         while True:
             try:
-                result: T = yield make_call()
+                result: T = yield attrs.evolve(make_call(), deadline=deadline.at)
                 return result
             except (APIConnectionError, ServerError) as exc:
-                if attempt < policy.max_retries and _transient(exc):
+                pause = policy.delay(attempt + 1, getattr(exc, "retry_after", None))
+                if attempt < policy.max_retries and _transient(exc) and deadline.allows(pause):
                     attempt += 1
                     logger.info("%s failed (%s); retry %d.", what, exc, attempt)
-                    yield Pause(policy.delay(attempt, getattr(exc, "retry_after", None)))
+                    yield Pause(pause)
                     continue
                 settled = settle(exc) if attempt else None
                 if settled is None:
@@ -477,7 +497,7 @@ class ClientBase:
 
     def _resume_delay(self, download: LogDownload, error: APIConnectionError, attempt: int) -> float:
         """A log download was cut after its body began: the pause before the next attempt, or raise."""
-        if attempt > self._retry_policy.max_retries or isinstance(error, CertificateError):
+        if attempt > self._retry_policy.max_retries or isinstance(error, PERMANENT_CONNECTION_ERRORS):
             raise error
         logger.info("GET %s was cut (%s); downloading again, retry %d.", download.path, error, attempt)
         return self._retry_policy.delay(attempt)
@@ -532,7 +552,7 @@ class ClientBase:
 def _transient(exc: APIConnectionError | ServerError) -> bool:
     """Worth another attempt: the server was unreachable, a gateway failed, or the job server said so."""
     if isinstance(exc, APIConnectionError):
-        return not isinstance(exc, CertificateError)
+        return not isinstance(exc, PERMANENT_CONNECTION_ERRORS)
     return exc.status_code in TRANSIENT_STATUSES or "please try again later" in exc.body
 
 

@@ -26,6 +26,7 @@ from .errors import (
     APITimeoutError,
     BadRequestError,
     CertificateError,
+    HostNotFoundError,
     JobAlreadyExistsError,
     JobNotFoundError,
     JobNotTerminalError,
@@ -36,10 +37,11 @@ from .errors import (
     PayloadTooLargeError,
     PermissionDeniedError,
     ServerError,
+    TLSError,
     UnauthorizedError,
     UnexpectedResponseError,
 )
-from .transport import is_certificate_error, retry_after_seconds
+from .transport import call_deadline, permanent_failure, retry_after_seconds
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -77,6 +79,9 @@ class Call(Generic[T]):
     upload: IO[bytes] | None = None
     upload_progress: Callable[[int], None] | None = None
     reads_headers: bool = False
+    #: when set (``time.monotonic``), the exchange and the transport's retries end by then: flows that
+    #: retry a call themselves keep all their attempts within one deadline.
+    deadline: float | None = None
 
 
 @attrs.frozen
@@ -232,11 +237,25 @@ def translating_errors(call: Call[Any], base_url: str) -> Iterator[None]:
             f"{call.method} {call.path} timed out ({type(exc).__name__}) talking to {base_url}."
         ) from exc
     except httpx.TransportError as exc:
-        if is_certificate_error(exc):
+        failure = permanent_failure(exc)
+        if failure == "certificate":
             raise CertificateError(
                 f"Failed to connect to Ray at address: {base_url}: the server's TLS certificate could not "
                 f"be verified ({exc}). Pass verify=<CA bundle file or directory>, or verify=False to skip "
                 "the check."
+            ) from exc
+        if failure == "tls":
+            raise TLSError(
+                f"Failed to connect to Ray at address: {base_url}: the TLS handshake failed ({exc}). "
+                + (
+                    "The server does not speak TLS there: is the address http:// rather than https://?"
+                    if "WRONG_VERSION_NUMBER" in str(exc)
+                    else "Check the address's scheme, and the client certificate if the server asks for one."
+                )
+            ) from exc
+        if failure == "host":
+            raise HostNotFoundError(
+                f"Failed to connect to Ray at address: {base_url}: the host name does not resolve ({exc})."
             ) from exc
         raise APIConnectionError(
             f"Failed to connect to Ray at address: {base_url} ({call.method} {call.path}: {exc})."
@@ -302,7 +321,7 @@ def send(call: Call[T], api: Any, base_url: str) -> T:
     kwargs: Mapping[str, Any] = call.kwargs
     if call.upload is not None:
         kwargs = _with_body(call, _ProgressReader(call.upload, call.upload_progress))
-    with translating_errors(call, base_url):
+    with call_deadline(call.deadline), translating_errors(call, base_url):
         response = call.endpoint.sync_detailed(client=api, **kwargs)
     return check_response(call, response.status_code, response.parsed, response.content, response.headers)
 
@@ -312,7 +331,7 @@ async def asend(call: Call[T], api: Any, base_url: str) -> T:
     kwargs: Mapping[str, Any] = call.kwargs
     if call.upload is not None:
         kwargs = _with_body(call, _async_chunks(call.upload, call.upload_progress))
-    with translating_errors(call, base_url):
+    with call_deadline(call.deadline), translating_errors(call, base_url):
         response = await call.endpoint.asyncio_detailed(client=api, **kwargs)
     return check_response(call, response.status_code, response.parsed, response.content, response.headers)
 

@@ -15,12 +15,14 @@ scrapers and ``pytest.raises(match=...)`` written for Ray still match.
 from __future__ import annotations
 
 __all__ = [
+    "PERMANENT_CONNECTION_ERRORS",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
     "CertificateError",
+    "HostNotFoundError",
     "JobAlreadyExistsError",
     "JobNotFoundError",
     "JobNotTerminalError",
@@ -40,6 +42,7 @@ __all__ = [
     "RuntimeEnvError",
     "RuntimeEnvTypeError",
     "ServerError",
+    "TLSError",
     "UnauthorizedError",
     "UnexpectedResponseError",
     "UnsupportedServerError",
@@ -213,10 +216,24 @@ class APITimeoutError(APIConnectionError, TimeoutError):
     """A request did not complete within its timeout."""
 
 
-class CertificateError(APIConnectionError):
+class TLSError(APIConnectionError):
+    """The TLS handshake failed: ``https://`` to a server that does not speak TLS, a client
+    certificate that is missing or refused, no protocol or cipher in common. Never retried."""
+
+
+class CertificateError(TLSError):
     """The server's TLS certificate could not be verified (pass ``verify=<CA file or dir>``).
 
     Never retried: trying again cannot make the certificate trusted."""
+
+
+class HostNotFoundError(APIConnectionError):
+    """The address's host name does not exist (DNS says so). Never retried; a resolver that fails
+    only for a while (``Temporary failure in name resolution``) is an :class:`APIConnectionError`."""
+
+
+#: Connection failures that no retry can cure.
+PERMANENT_CONNECTION_ERRORS = (TLSError, HostNotFoundError)
 
 
 # --------------------------------------------------------------------------- other

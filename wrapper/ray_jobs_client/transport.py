@@ -1,8 +1,15 @@
 """Retries, implemented once, as httpx transports (sync and async share :class:`RetryPolicy`).
 
+Every request has a deadline: ``RetryPolicy.deadline_factor`` (2) times the longest of its timeouts,
+counted from its first attempt. No retry starts once the deadline is near (the pause included) and
+each attempt's timeouts are cut to what remains, so a request to a server that accepts connections
+and never answers ends with a timeout after about twice its timeout, retries included.
+
 What is retried, with capped exponential backoff and full jitter (``Retry-After`` honoured):
 
-* failures to connect — the request never reached the server, so any request is safe to repeat;
+* failures to connect — the request never reached the server, so any request is safe to repeat —
+  except those that repeating cannot fix: TLS failures (a certificate that is not trusted, ``https://``
+  to a plain-HTTP server, a client certificate refused) and a host name that does not exist;
 * failures after the request was sent (reset, dropped keep-alive connection, read timeout) and
   429/502/503/504 answers — for every request whose repetition cannot duplicate work: all of this API's
   calls except ``POST /api/jobs/`` (submit), which the client retries itself so that it can tell
@@ -12,12 +19,16 @@ What is retried, with capped exponential backoff and full jitter (``Retry-After`
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 import email.utils
 import random
+import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Literal
 
 import attrs
 import httpx
@@ -25,8 +36,12 @@ import httpx
 __all__ = [
     "TRANSIENT_STATUSES",
     "AsyncRetryTransport",
+    "AsyncThroughClient",
+    "Deadline",
     "RetryPolicy",
     "RetryTransport",
+    "ThroughClient",
+    "permanent_failure",
     "retry_after_seconds",
 ]
 
@@ -53,6 +68,19 @@ class RetryPolicy:
     retry_statuses: frozenset[int] = TRANSIENT_STATUSES
     #: Longest ``Retry-After`` honoured; a server asking for more gets this.
     retry_after_max: float = 30.0
+    #: A request and its retries end within this many times the longest of its timeouts.
+    deadline_factor: float = 2.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be 0 or more, got {self.max_retries}")
+        if not self.deadline_factor >= 1:
+            raise ValueError(f"deadline_factor must be at least 1, got {self.deadline_factor}")
+
+    def deadline(self, timeouts: Mapping[str, float | None]) -> Deadline:
+        """The deadline of a request starting now with these httpx timeouts (``request.extensions``)."""
+        longest = max((t for t in timeouts.values() if t is not None), default=None)
+        return Deadline.after(None if longest is None else self.deadline_factor * longest)
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based); the server's ``Retry-After``
@@ -84,23 +112,101 @@ class RetryPolicy:
     def should_retry_error(self, request: httpx.Request, exc: Exception, attempt: int) -> bool:
         if attempt > self.max_retries:
             return False
-        if is_certificate_error(exc):
+        if permanent_failure(exc) is not None:
             return False
         if isinstance(exc, _CONNECT_PHASE):
             return True
         return isinstance(exc, _AFTER_SEND) and self.may_repeat(request)
 
 
+#: The outer deadline of a call retried above the transport (submit, delete, uploads): the transport
+#: keeps each attempt inside it. Set by the clients' drivers around one call.
+_call_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "ray_jobs_client_call_deadline", default=None
+)
+
+
+@attrs.frozen
+class Deadline:
+    """A point in time (``time.monotonic``) by which a request, retries included, must be over."""
+
+    at: float | None  # None: no deadline (no timeout was set)
+
+    @classmethod
+    def after(cls, seconds: float | None) -> Deadline:
+        return cls(None if seconds is None else time.monotonic() + seconds)
+
+    def earliest(self, other: float | None) -> Deadline:
+        if other is None or (self.at is not None and self.at <= other):
+            return self
+        return Deadline(other)
+
+    def remaining(self) -> float | None:
+        return None if self.at is None else self.at - time.monotonic()
+
+    def allows(self, pause: float) -> bool:
+        """Is there time for a pause of ``pause`` seconds and then a new attempt?"""
+        remaining = self.remaining()
+        return remaining is None or pause < remaining
+
+    def cap(self, timeouts: Mapping[str, float | None]) -> dict[str, float | None]:
+        """httpx timeouts no longer than what remains (an attempt never outlives the deadline)."""
+        remaining = self.remaining()
+        if remaining is None:
+            return dict(timeouts)
+        left = max(remaining, 0.001)
+        return {name: left if value is None else min(value, left) for name, value in timeouts.items()}
+
+
+@contextmanager
+def call_deadline(at: float | None) -> Iterator[None]:
+    """Keep the requests made inside this block within ``at`` (``time.monotonic``)."""
+    token = _call_deadline.set(at)
+    try:
+        yield
+    finally:
+        _call_deadline.reset(token)
+
+
+PermanentFailure = Literal["certificate", "tls", "host"]
+
+
+def permanent_failure(exc: BaseException) -> PermanentFailure | None:
+    """Why a connection failure cannot be cured by trying again, or None if it might be.
+
+    ``"certificate"``: the server's certificate is not trusted; ``"tls"``: the TLS handshake failed
+    otherwise (``https://`` to a plain-HTTP server, a client certificate missing or refused…);
+    ``"host"``: the host name does not exist (a temporary resolver failure is not permanent).
+    """
+    for cause in _chain(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return "certificate"
+        if isinstance(cause, ssl.SSLError) and not isinstance(cause, _SSL_CUT):
+            return "tls"
+        if isinstance(cause, socket.gaierror) and cause.errno in _NO_SUCH_HOST:
+            return "host"
+    return None
+
+
 def is_certificate_error(exc: BaseException) -> bool:
     """True if TLS certificate verification is what failed (anywhere in the exception's chain)."""
+    return permanent_failure(exc) == "certificate"
+
+
+# A TLS connection closed or cut by the peer: like any other cut, worth another attempt.
+_SSL_CUT = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
+_NO_SUCH_HOST = frozenset(
+    code for code in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)) if code is not None
+)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if isinstance(current, ssl.SSLCertVerificationError):
-            return True
+        yield current
         seen.add(id(current))
         current = current.__cause__ or current.__context__
-    return False
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
@@ -131,20 +237,27 @@ class RetryTransport(httpx.BaseTransport):
         self._inner = inner or httpx.HTTPTransport(**kwargs)  # type: ignore[arg-type]
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        timeouts = request.extensions.get("timeout", {})
+        deadline = self.policy.deadline(timeouts).earliest(_call_deadline.get())
         attempt = 0
         while True:
             attempt += 1
+            request.extensions["timeout"] = deadline.cap(timeouts)
             try:
                 response = self._inner.handle_request(request)
             except httpx.TransportError as exc:
-                if not self.policy.should_retry_error(request, exc, attempt):
+                pause = self.policy.delay(attempt)
+                if not (self.policy.should_retry_error(request, exc, attempt) and deadline.allows(pause)):
                     raise
-                time.sleep(self.policy.delay(attempt))
+                time.sleep(pause)
                 continue
             if not self.policy.should_retry_status(request, response, attempt):
                 return response
+            pause = self.policy.delay(attempt, retry_after_seconds(response.headers))
+            if not deadline.allows(pause):
+                return response
             response.close()
-            time.sleep(self.policy.delay(attempt, retry_after_seconds(response.headers)))
+            time.sleep(pause)
 
     def close(self) -> None:
         self._inner.close()
@@ -165,20 +278,55 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         import asyncio  # here, not at the top: sync-only programs never need it
 
+        timeouts = request.extensions.get("timeout", {})
+        deadline = self.policy.deadline(timeouts).earliest(_call_deadline.get())
         attempt = 0
         while True:
             attempt += 1
+            request.extensions["timeout"] = deadline.cap(timeouts)
             try:
                 response = await self._inner.handle_async_request(request)
             except httpx.TransportError as exc:
-                if not self.policy.should_retry_error(request, exc, attempt):
+                pause = self.policy.delay(attempt)
+                if not (self.policy.should_retry_error(request, exc, attempt) and deadline.allows(pause)):
                     raise
-                await asyncio.sleep(self.policy.delay(attempt))
+                await asyncio.sleep(pause)
                 continue
             if not self.policy.should_retry_status(request, response, attempt):
                 return response
+            pause = self.policy.delay(attempt, retry_after_seconds(response.headers))
+            if not deadline.allows(pause):
+                return response
             await response.aclose()
-            await asyncio.sleep(self.policy.delay(attempt, retry_after_seconds(response.headers)))
+            await asyncio.sleep(pause)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+class ThroughClient(httpx.BaseTransport):
+    """Sends each request through a caller's ``httpx.Client`` (``http_client=``): its transport
+    (proxies, client certificates, limits), auth and event hooks apply. The caller owns that client:
+    closing this transport leaves it open."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._client.send(request, stream=True)
+
+    def close(self) -> None:
+        pass
+
+
+class AsyncThroughClient(httpx.AsyncBaseTransport):
+    """The async twin of :class:`ThroughClient`, for an ``httpx.AsyncClient``."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._client.send(request, stream=True)
+
+    async def aclose(self) -> None:
+        pass
