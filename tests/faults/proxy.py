@@ -10,6 +10,7 @@ message boundaries; bytes are forwarded unchanged. Listens on 127.0.0.1 only; ca
 
 from __future__ import annotations
 
+import base64
 import collections
 import contextlib
 import select
@@ -278,6 +279,9 @@ class FaultProxy:
         #: How to cut: "rst" (abortive close), "fin" (orderly TCP close, still no close frame) or
         #: "going_away" (a close frame with code 1001, as a proxy shutting down sends, then FIN).
         self.ws_cut_with = "rst"
+        #: Request headers (lower-case names) removed before forwarding, as a gateway that checks
+        #: credentials of its own removes them (nginx: ``proxy_set_header Authorization ""``).
+        self.strip_request_headers: set[str] = set()
         self.stats: collections.Counter[str] = collections.Counter()
         self.requests: list[Request] = []
         self.problems: list[str] = []  # unexpected exceptions in proxy threads, for debugging
@@ -312,6 +316,17 @@ class FaultProxy:
         """Answer 401 to every request without header ``name: value``."""
         return self.add_rule(
             Respond(401, "proxy authentication required"), None, lambda r: r.header(name) != value
+        )
+
+    def require_basic_auth(self, username: str, password: str) -> Rule:
+        """A gateway with HTTP basic auth: 401 (with a challenge) without these credentials; the
+        ``Authorization`` header is not passed on to the upstream."""
+        expected = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+        self.strip_request_headers.add("authorization")
+        return self.add_rule(
+            Respond(401, "basic auth required", headers={"WWW-Authenticate": 'Basic realm="jobs"'}),
+            None,
+            lambda r: r.header("authorization") != expected,
         )
 
     def require_cookie(self, name: str, value: str) -> Rule:
@@ -429,7 +444,7 @@ class FaultProxy:
             if isinstance(action, Respond):
                 client.sendall(action.encode())
             else:
-                status, response_headers, response = upstream.exchange(method, raw)
+                status, response_headers, response = upstream.exchange(method, self._strip(raw))
                 if isinstance(action, LoseResponse):
                     if action.instead is None:
                         return _abort(client)
@@ -445,6 +460,18 @@ class FaultProxy:
             if self.close_after_response or "close" in closing:
                 return self._count("closed_after_response")
         return None
+
+    def _strip(self, raw: bytes) -> bytes:
+        if not self.strip_request_headers:
+            return raw
+        head, sep, body = raw.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        kept = [lines[0]] + [
+            line
+            for line in lines[1:]
+            if line.partition(b":")[0].strip().decode("latin-1").lower() not in self.strip_request_headers
+        ]
+        return b"\r\n".join(kept) + sep + body
 
     def _hang(self, client: socket.socket) -> None:
         client.settimeout(0.1)

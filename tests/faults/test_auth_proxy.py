@@ -1,10 +1,12 @@
-"""Credentials for a gateway in front of the head (an SSO proxy's header, an ingress session cookie),
-given with ``headers=`` / ``cookies=``: sent on every HTTP call and on the log WebSocket, refused
-without them, and never shown in ``repr``, exception messages or log records.
+"""Credentials for a gateway in front of the head (an SSO proxy's header, an ingress session cookie,
+HTTP basic auth), given with ``headers=`` / ``cookies=`` / ``http://user:password@host``: sent on every
+HTTP call and on the log WebSocket, refused without them, and never shown in ``repr``,
+``get_address()``, exception messages or log records.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import traceback
 import uuid
@@ -28,6 +30,7 @@ pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
 HEADER_NAME, HEADER_VALUE = "X-Proxy-Auth", "sekret"
 # Long and random, so that finding it in a message or a log record cannot be a coincidence.
 COOKIE_NAME, COOKIE_VALUE = "proxy_session", f"abc-{uuid.uuid4().hex}"
+BASIC_USER, BASIC_PASSWORD = "jobs-user", f"pw-{uuid.uuid4().hex}"
 LOGGERS = ("ray_jobs_client", "httpx", "httpcore", "httpx_ws")
 
 
@@ -39,22 +42,42 @@ class Gate:
         self.settings: dict[str, Any]
         if kind == "header":
             self.secret, self.settings = HEADER_VALUE, {"headers": {HEADER_NAME: HEADER_VALUE}}
-        else:
+        elif kind == "cookie":
             self.secret, self.settings = COOKIE_VALUE, {"cookies": {COOKIE_NAME: COOKIE_VALUE}}
+        else:  # the credentials travel in the address
+            self.secret, self.settings = BASIC_PASSWORD, {}
 
     def close(self, proxy: FaultProxy) -> None:
         if self.kind == "header":
             proxy.require_header(HEADER_NAME, HEADER_VALUE)
-        else:
+        elif self.kind == "cookie":
             proxy.require_cookie(COOKIE_NAME, COOKIE_VALUE)
+        else:
+            proxy.require_basic_auth(BASIC_USER, BASIC_PASSWORD)
+
+    def address(self, proxy: FaultProxy, password: str = BASIC_PASSWORD) -> str:
+        if self.kind != "basic":
+            return proxy.address
+        return proxy.address.replace("://", f"://{BASIC_USER}:{password}@")
+
+    def wrong(self, proxy: FaultProxy, value: str) -> tuple[str, dict[str, Any]]:
+        """An address and settings with a wrong credential."""
+        if self.kind == "header":
+            return proxy.address, {"headers": {HEADER_NAME: value}}
+        if self.kind == "cookie":
+            return proxy.address, {"cookies": {COOKIE_NAME: value}}
+        return self.address(proxy, value), {}
 
     def admits(self, request: Request) -> bool:
         if self.kind == "header":
             return request.header(HEADER_NAME) == HEADER_VALUE
-        return request.cookie(COOKIE_NAME) == COOKIE_VALUE
+        if self.kind == "cookie":
+            return request.cookie(COOKIE_NAME) == COOKIE_VALUE
+        expected = base64.b64encode(f"{BASIC_USER}:{BASIC_PASSWORD}".encode()).decode()
+        return request.header("authorization") == f"Basic {expected}"
 
 
-@pytest.fixture(params=["header", "cookie"])
+@pytest.fixture(params=["header", "cookie", "basic"])
 def gate(request: pytest.FixtureRequest, proxy: FaultProxy) -> Gate:
     gate = Gate(request.param)
     gate.close(proxy)
@@ -103,18 +126,22 @@ def test_credentials_reach_http_calls_and_the_log_websocket(
 ) -> None:
     """Sync and async clients with the gateway's credentials: every request, the WebSocket upgrade
     included, carries them; nothing shows them."""
-    followed = follow_concurrently(proxy.address, finished_job, **gate.settings)
+    address = gate.address(proxy)
+    followed = follow_concurrently(address, finished_job, **gate.settings)
     secrets = [gate.secret, str(ray_head.token)]
     for kind in ("sync", "async"):
         assert followed[kind].text == head.logs(finished_job), kind
         assert followed[kind].logs == head.logs(finished_job), kind
-        driver = open_driver(kind, proxy.address, **gate.settings)
+        driver = open_driver(kind, address, **gate.settings)
         try:
             assert finished_job in {job.submission_id for job in driver.list_jobs()}
             assert driver.get_job_status(finished_job) == "SUCCEEDED"
             with pytest.raises(JobNotFoundError) as not_found:
                 driver.get_job_info("rjc-no-such-job")
-            assert_not_leaked(secrets, repr(driver.client), exception_text(not_found.value))
+            shown = driver.client.get_address()
+            assert_not_leaked(secrets, repr(driver.client), shown, exception_text(not_found.value))
+            if gate.kind == "basic":
+                assert shown == f"http://{BASIC_USER}:<redacted>@127.0.0.1:{proxy.port}"
         finally:
             driver.close()
 
@@ -130,12 +157,9 @@ def test_missing_or_wrong_credentials_are_refused(
     gate: Gate, proxy: FaultProxy, connect: Connect, debug_logs: pytest.LogCaptureFixture
 ) -> None:
     wrong = "not-the-right-value-7f3a"
-    settings: dict[str, Any] = (
-        {"headers": {HEADER_NAME: wrong}} if gate.kind == "header" else {"cookies": {COOKIE_NAME: wrong}}
-    )
-    for attempt in ({}, settings):
+    for address, settings in ((proxy.address, {}), gate.wrong(proxy, wrong)):
         with pytest.raises(UnauthorizedError) as caught:
-            connect(proxy.address, **attempt)
+            connect(address, **settings)
         assert isinstance(caught.value, AuthenticationError) and isinstance(caught.value, RuntimeError)
         assert caught.value.status_code == 401
         assert_not_leaked([wrong, gate.secret], exception_text(caught.value), log_text(debug_logs))
@@ -145,7 +169,7 @@ def test_missing_or_wrong_credentials_are_refused(
 def test_connection_errors_do_not_show_credentials(
     gate: Gate, proxy: FaultProxy, connect: Connect, debug_logs: pytest.LogCaptureFixture
 ) -> None:
-    client = connect(proxy.address, retries=0, **gate.settings)
+    client = connect(gate.address(proxy), retries=0, **gate.settings)
     proxy.add_rule(Reset(), times=1)
 
     with pytest.raises(APIConnectionError) as caught:

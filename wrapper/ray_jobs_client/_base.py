@@ -25,7 +25,7 @@ from ray_jobs_api.models import RuntimeEnv as ApiRuntimeEnv
 
 from . import _calls
 from ._core import Call, Flow, Pause
-from .address import resolve_cluster_info
+from .address import parse_server_url, resolve_cluster_info
 from .auth import auth_headers
 from .errors import (
     PERMANENT_CONNECTION_ERRORS,
@@ -190,6 +190,9 @@ class ClientBase:
           server that never answers fails a call with :class:`APITimeoutError` within about 120 s.
         * ``retries``: how many times transient failures are retried, or a :class:`RetryPolicy`.
         * ``tail_policy``: how the log follower reconnects (:class:`TailPolicy`).
+
+        ``user:password@`` in the address is sent as HTTP basic auth and shown as ``<redacted>``
+        everywhere (``repr``, :meth:`get_address`, messages, logs).
         """
         if address is not None and not isinstance(address, str):
             raise TypeError(f"address must be a string, got {type(address)}")
@@ -220,11 +223,22 @@ class ClientBase:
             headers=headers,
             **kwargs,
         )
-        self._address = info.address
+        server = parse_server_url(info.address)
+        # Requests go to the URL without credentials (they travel as basic auth); text shows `display`.
+        self._address = server.url
+        self._display_address = server.display
+        self._basic_auth = (
+            None if server.username is None else httpx.BasicAuth(server.username, server.password or "")
+        )
         self._cookies = dict(info.cookies or {})
         self._default_metadata = dict(info.metadata or {})
         user_headers = {str(k): str(v) for k, v in (info.headers or {}).items()}
-        self._headers = {**user_headers, **auth_headers(user_headers)}
+        token = auth_headers(user_headers)
+        if self._basic_auth is not None and token:
+            # `Authorization` carries the address's basic credentials (for a gateway in front of the
+            # head); the job server also reads its token from `X-Ray-Authorization`.
+            token = {"X-Ray-Authorization": token.pop("authorization")}
+        self._headers = {**user_headers, **token}
         self._verify = ssl_verify(verify, self._address)
         self._tail_policy = tail_policy or TailPolicy()
         self._server_version: VersionResponse | None = None
@@ -235,8 +249,8 @@ class ClientBase:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        # Never headers, cookies or tokens.
-        return f"{type(self).__name__}(address={self._address!r})"
+        # Never headers, cookies, tokens or the address's password.
+        return f"{type(self).__name__}(address={self._display_address!r})"
 
     def _httpx_settings(self) -> dict[str, Any]:
         """Settings shared by the sync and async httpx clients (the transport is added by each)."""
@@ -245,11 +259,12 @@ class ClientBase:
             "headers": {"User-Agent": f"ray-jobs-client/{__version__}", **self._headers},
             "cookies": self._cookies,
             "timeout": self._timeout,
+            "auth": self._basic_auth,
         }
 
     def get_address(self) -> str:
-        """The job server's base URL this client talks to."""
-        return self._address
+        """The job server's base URL this client talks to (a password in it shown as ``<redacted>``)."""
+        return self._display_address
 
     # ------------------------------------------------------------------ flows
 

@@ -23,11 +23,19 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import attrs
 
-__all__ = ["DEFAULT_DASHBOARD_ADDRESS", "ClusterInfo", "find_local_dashboard", "resolve_cluster_info"]
+__all__ = [
+    "DEFAULT_DASHBOARD_ADDRESS",
+    "ClusterInfo",
+    "ServerURL",
+    "find_local_dashboard",
+    "parse_server_url",
+    "redact_url",
+    "resolve_cluster_info",
+]
 
 logger = logging.getLogger("ray_jobs_client")
 
@@ -91,7 +99,7 @@ def _dashboard_url(address: str | None, env: Mapping[str, str]) -> str:
             logger.warning(
                 "%s is a Ray Client address; this client talks to the job server in the dashboard, "
                 "assumed at %s. Pass the dashboard URL (http://<head>:8265) to avoid this guess.",
-                address,
+                redact_url(address),
                 guess,
             )
             return guess
@@ -169,6 +177,66 @@ def _host_for_url(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+@attrs.frozen
+class ServerURL:
+    """A job server's base URL, split from the credentials it may carry (``http://user:pw@host``).
+
+    Requests go to :attr:`url` with the credentials as HTTP basic auth; :attr:`display` is what any
+    text shows (the password as ``<redacted>``, as Ray's CLI prints it).
+    """
+
+    url: str
+    display: str
+    username: str | None = None
+    password: str | None = attrs.field(default=None, repr=False)
+
+
+def parse_server_url(address: str) -> ServerURL:
+    """Check a resolved job-server URL and split off its credentials; ``ValueError`` names what is wrong."""
+    display = redact_url(address)
+    try:
+        parts = urlsplit(address)
+        port = parts.port
+    except ValueError as exc:  # a port that is not a number, or not in 0-65535; a bad IPv6 literal
+        raise ValueError(f"Invalid job server address {display}: {exc}.") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"Invalid job server address {display}: the scheme must be http:// or https://.")
+    if not parts.hostname:
+        raise ValueError(f"Invalid job server address {display}: it names no host.")
+    if port == 0:
+        raise ValueError(f"Invalid job server address {display}: port 0 cannot be connected to.")
+    if parts.username is None and parts.password is None:
+        return ServerURL(url=address, display=display)
+    bare = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    return ServerURL(
+        url=bare,
+        display=display,
+        username=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+    )
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its user information shown as ``<redacted>``."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        password = None
+        parts = None
+    if parts is None or password is None:
+        # Unparsable, or a user without a password: still never show what sits before '@'.
+        head, at, rest = url.partition("://")
+        netloc, slash, path = rest.partition("/")
+        if at and "@" in netloc:
+            user = netloc.rpartition("@")[0].partition(":")[0]
+            return f"{head}://{user}:<redacted>@{netloc.rpartition('@')[2]}{slash}{path}"
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:<redacted>@{hostport}"))
+
+
 def _cluster_info_from_module(
     module_name: str,
     inner_address: str,
@@ -180,13 +248,14 @@ def _cluster_info_from_module(
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         raise RuntimeError(
-            f"Module: {module_name} does not exist.\nThis module was parsed from address: {full_address}"
+            f"Module: {module_name} does not exist.\n"
+            f"This module was parsed from address: {redact_url(full_address)}"
         ) from exc
     resolve = getattr(module, "get_job_submission_client_cluster_info", None)
     if not callable(resolve):
         raise RuntimeError(
             f"Module: {module_name} must have a function 'get_job_submission_client_cluster_info'.\n"
-            f"This module was parsed from address: {full_address}"
+            f"This module was parsed from address: {redact_url(full_address)}"
         )
     info = resolve(inner_address, **kwargs)
     return ClusterInfo(

@@ -75,7 +75,7 @@ class AsyncJobSubmissionClient(ClientBase):
         return await self._send_now(call)
 
     async def _send_now(self, call: Call[T]) -> T:
-        return await asend(call, self._api, self._address)
+        return await asend(call, self._api, self._display_address)
 
     async def _run(self, flow: Flow[T]) -> T:
         return await arun_flow(flow, self._send)
@@ -281,7 +281,7 @@ class AsyncJobSubmissionClient(ClientBase):
             download.restart()
             receiving = False
             try:
-                with translating_errors(call, self._address):
+                with translating_errors(call, self._display_address):
                     async with self._http.stream("GET", download.url_path) as response:
                         if response.status_code != 200:
                             body = await response.aread()

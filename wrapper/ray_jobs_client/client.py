@@ -60,7 +60,7 @@ class JobSubmissionClient(ClientBase):
     # ------------------------------------------------------------------ plumbing
 
     def _send(self, call: Call[T]) -> T:
-        return send(call, self._api, self._address)
+        return send(call, self._api, self._display_address)
 
     def _run(self, flow: Flow[T]) -> T:
         return run_flow(flow, self._send)
@@ -281,7 +281,7 @@ class JobSubmissionClient(ClientBase):
             receiving = False
             try:
                 with (
-                    translating_errors(call, self._address),
+                    translating_errors(call, self._display_address),
                     self._http.stream("GET", download.url_path) as response,
                 ):
                     if response.status_code != 200:
