@@ -31,6 +31,7 @@ from .errors import (
     PERMANENT_CONNECTION_ERRORS,
     APIConnectionError,
     APIStatusError,
+    ClientClosedError,
     JobAlreadyExistsError,
     JobNotFoundError,
     JobsClientError,
@@ -180,6 +181,7 @@ class ClientBase:
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         retries: RetryPolicy | int | None = None,
         tail_policy: TailPolicy | None = None,
+        http_client: httpx.Client | httpx.AsyncClient | None = None,
         **kwargs: Any,
     ) -> None:
         """Ray's constructor arguments, then this client's own (keyword-only):
@@ -190,6 +192,11 @@ class ClientBase:
           server that never answers fails a call with :class:`APITimeoutError` within about 120 s.
         * ``retries``: how many times transient failures are retried, or a :class:`RetryPolicy`.
         * ``tail_policy``: how the log follower reconnects (:class:`TailPolicy`).
+        * ``http_client``: your own ``httpx.Client`` (``httpx.AsyncClient`` for the async client), for
+          proxies, client certificates (mTLS), event hooks or tracing. Requests go through its transport,
+          auth and event hooks, and its headers and cookies are sent too; this client still adds the
+          address, auth token, timeouts and retries. Configure TLS on it (``verify=`` here is refused).
+          It stays yours: :meth:`close` leaves it open.
 
         ``user:password@`` in the address is sent as HTTP basic auth and shown as ``<redacted>``
         everywhere (``repr``, :meth:`get_address`, messages, logs).
@@ -214,6 +221,7 @@ class ClientBase:
         elif not isinstance(retries, RetryPolicy):
             raise TypeError(f"retries must be an int or a RetryPolicy, got {type(retries)}")
         self._retry_policy = retries
+        self._user_http = self._check_http_client(http_client, verify)
 
         info = resolve_cluster_info(
             address,
@@ -242,11 +250,39 @@ class ClientBase:
         self._verify = ssl_verify(verify, self._address)
         self._tail_policy = tail_policy or TailPolicy()
         self._server_version: VersionResponse | None = None
+        self._closed = False
         self._open()
+
+    _http_client_type: type[httpx.Client] | type[httpx.AsyncClient] = httpx.Client
+
+    def _check_http_client(
+        self, http_client: httpx.Client | httpx.AsyncClient | None, verify: str | bool | None
+    ) -> Any:
+        if http_client is None:
+            return None
+        if not isinstance(http_client, self._http_client_type):
+            raise TypeError(
+                f"http_client must be an httpx.{self._http_client_type.__name__} for "
+                f"{type(self).__name__}, got {type(http_client)}"
+            )
+        if http_client.is_closed:
+            raise ValueError("http_client is closed: pass an open httpx client")
+        if verify is not True:
+            raise ValueError(
+                "verify= cannot be combined with http_client=: set verify (and cert) on your httpx client"
+            )
+        return http_client
 
     def _open(self) -> None:
         """Create the connection pool (and, for the sync client, check the server)."""
         raise NotImplementedError
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise ClientClosedError(
+                f"This {type(self).__name__} is closed; create a new client to talk to "
+                f"{self._display_address}."
+            )
 
     def __repr__(self) -> str:
         # Never headers, cookies, tokens or the address's password.
@@ -254,10 +290,17 @@ class ClientBase:
 
     def _httpx_settings(self) -> dict[str, Any]:
         """Settings shared by the sync and async httpx clients (the transport is added by each)."""
+        headers = httpx.Headers()
+        cookies = httpx.Cookies()
+        if self._user_http is not None:  # the caller's client's own headers and cookies are sent too
+            headers.update(self._user_http.headers)
+            cookies.update(self._user_http.cookies)
+        headers.update({"User-Agent": f"ray-jobs-client/{__version__}", **self._headers})  # ours win
+        cookies.update(self._cookies)
         return {
             "base_url": self._address,
-            "headers": {"User-Agent": f"ray-jobs-client/{__version__}", **self._headers},
-            "cookies": self._cookies,
+            "headers": headers,
+            "cookies": cookies,
             "timeout": self._timeout,
             "auth": self._basic_auth,
         }

@@ -21,7 +21,7 @@ from ray_jobs_api.client import Client as ApiClient
 from . import _calls
 from ._base import ClientBase, ProgressCallback
 from ._core import Call, Flow, aremember_response, arun_flow, asend, refused_upgrade_body, translating_errors
-from .errors import APIConnectionError, LogDecodeError
+from .errors import APIConnectionError, EventLoopError, LogDecodeError
 from .logs import (
     WEBSOCKET_READ_BYTES,
     LogCursor,
@@ -32,7 +32,7 @@ from .logs import (
     warn_log_unsendable,
 )
 from .models import JobDetails, JobStatus
-from .transport import AsyncRetryTransport
+from .transport import AsyncRetryTransport, AsyncThroughClient
 
 if TYPE_CHECKING:
     from .client import JobSubmissionClient
@@ -50,18 +50,29 @@ class AsyncJobSubmissionClient(ClientBase):
     :meth:`aclose`.
     """
 
+    _http_client_type = httpx.AsyncClient
+
     def _open(self) -> None:
         # No I/O here: the version check runs on `async with`, `connect()` or the first call.
+        inner = None if self._user_http is None else AsyncThroughClient(self._user_http)
         self._http = httpx.AsyncClient(
             **self._httpx_settings(),
-            transport=AsyncRetryTransport(self._retry_policy, verify=self._verify),
+            transport=AsyncRetryTransport(self._retry_policy, inner, verify=self._verify),
             event_hooks={"response": [aremember_response]},
         )
         self._api = ApiClient(base_url=self._address).set_async_httpx_client(self._http)
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def _from_settings(cls, sync: JobSubmissionClient) -> AsyncJobSubmissionClient:
         """An async client with exactly a sync client's resolved settings (no second resolution)."""
+        sync._ensure_open()
+        if sync._user_http is not None:
+            raise TypeError(
+                "tail_job_logs() needs an async HTTP client, and this JobSubmissionClient was given a "
+                "synchronous http_client=. Use follow_job_logs(), or "
+                "AsyncJobSubmissionClient(http_client=httpx.AsyncClient(...))."
+            )
         twin = cls.__new__(cls)
         twin.__dict__.update({k: v for k, v in sync.__dict__.items() if k not in ("_http", "_api")})
         twin._open()
@@ -69,23 +80,64 @@ class AsyncJobSubmissionClient(ClientBase):
 
     # ------------------------------------------------------------------ plumbing
 
-    async def _send(self, call: Call[T]) -> T:
+    async def _use_here(self) -> None:
+        """Check the client is open, and give it a connection pool of the running event loop.
+
+        httpx connections belong to the event loop that opened them. A client used again from a new
+        loop (a second ``asyncio.run``) after the first one closed gets a fresh pool; one shared
+        with a loop that is still running is refused.
+        """
+        self._ensure_open()
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return
+        if self._loop is not None:
+            if not self._loop.is_closed() or self._user_http is not None:
+                raise EventLoopError(
+                    f"This {type(self).__name__} was first used in another event loop"
+                    + (
+                        ", and its http_client's connections belong to that loop. Create the client "
+                        "and its httpx.AsyncClient inside the event loop that uses them."
+                        if self._user_http is not None
+                        else ", which is still running. Use one client per event loop."
+                    )
+                )
+            stale = self._http
+            self._open()
+            with contextlib.suppress(Exception):  # its connections died with their loop
+                await stale.aclose()
+        self._loop = loop
+
+    async def _ready(self) -> None:
+        """Open, on this event loop's pool, and the server checked (once)."""
+        await self._use_here()
         if self._server_version is None:
             await arun_flow(self._connect_flow(), self._send_now)
+
+    async def _send(self, call: Call[T]) -> T:
+        await self._ready()
         return await self._send_now(call)
 
     async def _send_now(self, call: Call[T]) -> T:
         return await asend(call, self._api, self._display_address)
 
     async def _run(self, flow: Flow[T]) -> T:
+        await self._use_here()
         return await arun_flow(flow, self._send)
 
     async def connect(self) -> None:
         """Check that the server is a Ray job server we support (Ray's constructor check)."""
+        await self._use_here()
         await arun_flow(self._connect_flow(), self._send_now)
 
     async def aclose(self) -> None:
-        """Release the connection pool."""
+        """Release the connection pool. The client cannot be used afterwards (calls raise
+        :class:`~ray_jobs_client.errors.ClientClosedError`); an ``http_client=`` stays open."""
+        self._closed = True
+        if self._loop is not None and self._loop.is_closed():
+            with contextlib.suppress(Exception):  # its connections died with the loop that opened them
+                await self._http.aclose()
+            return
         await self._http.aclose()
 
     async def __aenter__(self) -> AsyncJobSubmissionClient:
@@ -174,8 +226,7 @@ class AsyncJobSubmissionClient(ClientBase):
         Memory stays small whatever the log's size. A download cut short is resumed: the server
         sends the log from its start again and the part already yielded is skipped.
         """
-        if self._server_version is None:
-            await self.connect()
+        await self._ready()
         async for piece in self._download_logs(job_id, LogCursor()):
             yield piece
 
@@ -204,8 +255,7 @@ class AsyncJobSubmissionClient(ClientBase):
         cannot read (bytes that are not UTF-8) ends the output early with one warning, never an
         error: the iterator still ends only once the job is terminal.
         """
-        if self._server_version is None:
-            await self.connect()
+        await self._ready()
         try:
             async for chunk in self._follow_logs(job_id):
                 yield chunk

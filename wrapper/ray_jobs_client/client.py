@@ -25,7 +25,7 @@ from .logs import (
     warn_log_unsendable,
 )
 from .models import JobDetails, JobStatus
-from .transport import RetryTransport
+from .transport import RetryTransport, ThroughClient
 
 __all__ = ["JobSubmissionClient"]
 
@@ -45,9 +45,10 @@ class JobSubmissionClient(ClientBase):
     """
 
     def _open(self) -> None:
+        inner = None if self._user_http is None else ThroughClient(self._user_http)
         self._http = httpx.Client(
             **self._httpx_settings(),
-            transport=RetryTransport(self._retry_policy, verify=self._verify),
+            transport=RetryTransport(self._retry_policy, inner, verify=self._verify),
             event_hooks={"response": [remember_response]},
         )
         self._api = ApiClient(base_url=self._address).set_httpx_client(self._http)
@@ -60,13 +61,17 @@ class JobSubmissionClient(ClientBase):
     # ------------------------------------------------------------------ plumbing
 
     def _send(self, call: Call[T]) -> T:
+        self._ensure_open()
         return send(call, self._api, self._display_address)
 
     def _run(self, flow: Flow[T]) -> T:
+        self._ensure_open()
         return run_flow(flow, self._send)
 
     def close(self) -> None:
-        """Release the connection pool. The client cannot be used afterwards."""
+        """Release the connection pool. The client cannot be used afterwards (calls raise
+        :class:`~ray_jobs_client.errors.ClientClosedError`); an ``http_client=`` stays open."""
+        self._closed = True
         self._http.close()
 
     def __enter__(self) -> JobSubmissionClient:
@@ -154,6 +159,7 @@ class JobSubmissionClient(ClientBase):
         Memory stays small whatever the log's size. A download cut short is resumed: the server
         sends the log from its start again and the part already yielded is skipped.
         """
+        self._ensure_open()
         yield from self._download_logs(job_id, LogCursor())
 
     async def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
@@ -195,6 +201,7 @@ class JobSubmissionClient(ClientBase):
         UTF-8) ends the output early with one warning, never an error: the follower still returns
         only once the job is terminal.
         """
+        self._ensure_open()
         try:
             yield from self._follow_logs(job_id)
         except LogDecodeError as exc:

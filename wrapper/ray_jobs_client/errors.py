@@ -22,6 +22,8 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "CertificateError",
+    "ClientClosedError",
+    "EventLoopError",
     "HostNotFoundError",
     "JobAlreadyExistsError",
     "JobNotFoundError",
@@ -234,6 +236,15 @@ class HostNotFoundError(APIConnectionError):
 
 #: Connection failures that no retry can cure.
 PERMANENT_CONNECTION_ERRORS = (TLSError, HostNotFoundError)
+
+
+class ClientClosedError(JobsClientError, RuntimeError):
+    """The client was used after :meth:`close` / :meth:`aclose` (or after its ``with`` block)."""
+
+
+class EventLoopError(JobsClientError, RuntimeError):
+    """An async client was used from an event loop other than its own while that one still runs
+    (or, with ``http_client=``, after it): create one client per event loop."""
 
 
 # --------------------------------------------------------------------------- other
