@@ -288,6 +288,7 @@ class FaultProxy:
         self._rules: list[Rule] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._down = threading.Event()
         self._threads: list[threading.Thread] = []
         self._sockets: list[socket.socket] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -396,8 +397,29 @@ class FaultProxy:
                 sock, _ = self._listener.accept()
             except TimeoutError:
                 continue
+            if self._down.is_set():
+                self._count("refused_while_down")
+                _abort(sock)
+                continue
             self._count("connections")
             self._spawn(self._serve, self._track(sock))
+
+    # ------------------------------------------------------------------ outages
+
+    def go_down(self) -> None:
+        """An outage of the server behind the proxy: every live connection is cut (RST, no close
+        frame) and new ones are reset at once, until :meth:`come_back`."""
+        self._down.set()
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # wakes the thread serving it
+        self._count("outages")
+
+    def come_back(self) -> None:
+        self._down.clear()
 
     # ------------------------------------------------------------------ one client connection
 

@@ -32,6 +32,7 @@ from .errors import (
     APIConnectionError,
     APIStatusError,
     ClientClosedError,
+    ClusterRestartedError,
     JobAlreadyExistsError,
     JobNotFoundError,
     JobsClientError,
@@ -44,6 +45,7 @@ from .errors import (
 from .ids import check_job_id, check_submission_id
 from .logs import LogDownload, TailPolicy
 from .models import JobDetails, JobStatus
+from .outage import DEFAULT_OUTAGE_PATIENCE, Outage, OutagePolicy
 from .releases import (
     DELETE_RACE_SINCE,
     ENTRYPOINT_LABEL_SELECTOR,
@@ -182,6 +184,7 @@ class ClientBase:
         retries: RetryPolicy | int | None = None,
         tail_policy: TailPolicy | None = None,
         http_client: httpx.Client | httpx.AsyncClient | None = None,
+        outage_patience: float | OutagePolicy | None = DEFAULT_OUTAGE_PATIENCE,
         **kwargs: Any,
     ) -> None:
         """Ray's constructor arguments, then this client's own (keyword-only):
@@ -197,6 +200,11 @@ class ClientBase:
           auth and event hooks, and its headers and cookies are sent too; this client still adds the
           address, auth token, timeouts and retries. Configure TLS on it (``verify=`` here is refused).
           It stays yours: :meth:`close` leaves it open.
+        * ``outage_patience``: seconds that long-running operations (the log followers,
+          :meth:`wait_until_finished`, the resume of :meth:`iter_job_logs`) keep trying while the
+          server is unreachable, before :class:`~ray_jobs_client.errors.ServerUnreachableError`;
+          ``None`` waits indefinitely. Default: 300 s. Single calls keep their own deadline. An
+          :class:`~ray_jobs_client.outage.OutagePolicy` also sets the backoff between attempts.
 
         ``user:password@`` in the address is sent as HTTP basic auth and shown as ``<redacted>``
         everywhere (``repr``, :meth:`get_address`, messages, logs).
@@ -222,6 +230,17 @@ class ClientBase:
             raise TypeError(f"retries must be an int or a RetryPolicy, got {type(retries)}")
         self._retry_policy = retries
         self._user_http = self._check_http_client(http_client, verify)
+        if isinstance(outage_patience, OutagePolicy):
+            self._outage_policy = outage_patience
+        elif outage_patience is None or (
+            isinstance(outage_patience, int | float) and not isinstance(outage_patience, bool)
+        ):
+            self._outage_policy = OutagePolicy(patience=outage_patience)
+        else:
+            raise TypeError(
+                "outage_patience must be seconds, None (forever) or an OutagePolicy, "
+                f"got {type(outage_patience)}"
+            )
 
         info = resolve_cluster_info(
             address,
@@ -580,31 +599,117 @@ class ClientBase:
         stop_on_timeout: bool,
         on_poll: Callable[[JobDetails], None] | None,
     ) -> Flow[JobDetails]:
-        """Poll the job until it is terminal; give up (optionally stopping it) after ``timeout``."""
+        """Poll the job until it is terminal; give up (optionally stopping it) after ``timeout``.
+
+        An outage of the server is ridden out (see :mod:`ray_jobs_client.outage`) within ``timeout``.
+        """
         if poll <= 0:
             raise ValueError(f"poll must be a positive number of seconds, got {poll}")
+        check_job_id(job_id)
         deadline = None if timeout is None else time.monotonic() + timeout
+        outage = self._outage(f"waiting for job {job_id} to finish")
+        details: JobDetails | None = None
         while True:
-            details: JobDetails = yield _calls.get_job_info(job_id)
-            if details.status.is_terminal():
-                return details
-            if on_poll is not None:
-                on_poll(details)
+            remaining = None if deadline is None else deadline - time.monotonic()
+            try:
+                details = yield from self._through_outage(
+                    outage, lambda: _calls.get_job_info(job_id), job_id, remaining
+                )
+            except _WaitOver:
+                pass
+            else:
+                if details.status.is_terminal():
+                    return details
+                if on_poll is not None:
+                    on_poll(details)
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
+                last = None if details is None else str(details.status)
+                if outage.ongoing:
+                    raise JobWaitTimeoutError(
+                        f"Job '{job_id}' was last seen {last} and the job server has been unreachable "
+                        f"for {outage.elapsed:.0f} s; gave up after {timeout} s"
+                        + (" (the stop could not be requested)." if stop_on_timeout else "."),
+                        job_id=job_id,
+                        last_status=last,
+                    )
                 if stop_on_timeout:
                     yield _calls.stop_job(job_id)
                 raise JobWaitTimeoutError(
-                    f"Job '{job_id}' is still {details.status} after {timeout} s"
+                    f"Job '{job_id}' is still {last} after {timeout} s"
                     + (" (a stop was requested)." if stop_on_timeout else "."),
                     job_id=job_id,
-                    last_status=str(details.status),
+                    last_status=last,
                 )
-            yield Pause(poll if remaining is None else min(poll, remaining))
+            if not outage.ongoing:
+                yield Pause(poll if remaining is None else min(poll, remaining))
+
+    def _outage(self, what: str) -> Outage:
+        return Outage(what, self._display_address, self._outage_policy)
+
+    def _through_outage(
+        self, outage: Outage, make_call: Callable[[], Call[T]], job_id: str, within: float | None = None
+    ) -> Flow[T]:
+        """One call of a long-running operation, retried through an outage of the server.
+
+        Gives up as :meth:`Outage.failed` decides, or with :class:`_WaitOver` once ``within``
+        seconds have passed. When the server answers after an outage, it must still be the cluster
+        the job ran on (else :class:`ClusterRestartedError`).
+        """
+        until = None if within is None else time.monotonic() + within
+        while True:
+            try:
+                failure: NotFoundError | None = None
+                try:
+                    result: T = yield make_call()
+                except NotFoundError as exc:
+                    if not outage.ongoing:
+                        raise
+                    failure = exc
+                if outage.ongoing:
+                    yield from self._check_same_cluster(job_id, failure)
+                    outage.succeeded()
+                if failure is not None:
+                    raise failure
+                return result
+            except JobsClientError as exc:
+                pause = outage.failed(exc)  # raises when it is no outage, or patience ran out
+                if until is not None:
+                    left = until - time.monotonic()
+                    if left <= 0:
+                        raise _WaitOver from exc
+                    pause = min(pause, left)
+                yield Pause(pause)
+
+    def _check_same_cluster(self, job_id: str, failure: NotFoundError | None) -> Flow[None]:
+        """After an outage: a server with another ``session_name`` is a restarted cluster."""
+        before = self._server_version
+        now: VersionResponse = yield _calls.get_version()
+        old, new = _session(before), _session(now)
+        if old and new and old != new:
+            raise ClusterRestartedError(
+                f"The job server at {self._display_address} came back as a new cluster (session {old} "
+                f"is now {new}) while waiting for job {job_id}: the job is gone with the old cluster"
+                + (f" ({failure.server_message})." if failure is not None else "."),
+                job_id=job_id,
+                old_session=old,
+                new_session=new,
+            ) from failure
 
     def _status_flow(self, job_id: str) -> Flow[JobStatus]:
         details: JobDetails = yield _calls.get_job_info(job_id)
         return details.status
+
+
+class _WaitOver(Exception):
+    """The caller's own time limit ran out during an outage (not an error of the server)."""
+
+
+def _session(version: VersionResponse | None) -> str | None:
+    if version is None:
+        return None
+    session = version.session_name
+    return session if isinstance(session, str) and session else None
 
 
 def _transient(exc: APIConnectionError | ServerError) -> bool:

@@ -23,6 +23,7 @@ __all__ = [
     "BadRequestError",
     "CertificateError",
     "ClientClosedError",
+    "ClusterRestartedError",
     "EventLoopError",
     "HostNotFoundError",
     "JobAlreadyExistsError",
@@ -44,6 +45,7 @@ __all__ = [
     "RuntimeEnvError",
     "RuntimeEnvTypeError",
     "ServerError",
+    "ServerUnreachableError",
     "TLSError",
     "UnauthorizedError",
     "UnexpectedResponseError",
@@ -234,12 +236,35 @@ class HostNotFoundError(APIConnectionError):
     only for a while (``Temporary failure in name resolution``) is an :class:`APIConnectionError`."""
 
 
+class ServerUnreachableError(APIConnectionError):
+    """A long-running operation (following a log, waiting for a job) gave up: the job server stayed
+    unreachable for longer than the client's ``outage_patience``.
+
+    ``unreachable_for`` is how long, in seconds; ``what`` what was being waited for."""
+
+    def __init__(self, message: str, *, unreachable_for: float, what: str) -> None:
+        self.unreachable_for = unreachable_for
+        self.what = what
+        super().__init__(message)
+
+
 #: Connection failures that no retry can cure.
 PERMANENT_CONNECTION_ERRORS = (TLSError, HostNotFoundError)
 
 
 class ClientClosedError(JobsClientError, RuntimeError):
     """The client was used after :meth:`close` / :meth:`aclose` (or after its ``with`` block)."""
+
+
+class ClusterRestartedError(JobsClientError, RuntimeError):
+    """The job server came back from an outage as a different cluster (a new ``session_name``): the
+    job being waited for is gone with the old one. ``old_session`` and ``new_session`` name both."""
+
+    def __init__(self, message: str, *, job_id: str, old_session: str, new_session: str) -> None:
+        self.job_id = job_id
+        self.old_session = old_session
+        self.new_session = new_session
+        super().__init__(message)
 
 
 class EventLoopError(JobsClientError, RuntimeError):

@@ -104,6 +104,7 @@ class LocalRayHead:
         ray_executable: str | None = None,
         env: Mapping[str, str] | None = None,
         startup_timeout: float = 120.0,
+        dashboard_port: int | None = None,
     ) -> None:
         self.token = token
         self._num_cpus = num_cpus
@@ -117,6 +118,9 @@ class LocalRayHead:
         self._process: subprocess.Popen[bytes] | None = None
         # Short on purpose: Ray puts unix sockets under it, and their paths are limited to 107 bytes.
         self.temp_dir = Path(tempfile.mkdtemp(prefix="rjc-"))
+        #: The dashboard's port: chosen free at each start unless given (e.g. the port of a head
+        #: that was stopped, to play a cluster restarted at the same address).
+        self._pinned_dashboard_port = dashboard_port
         self.dashboard_port = 0
         self.gcs_port = 0
         self.log_path = self.temp_dir / "ray-start.log"
@@ -175,6 +179,8 @@ class LocalRayHead:
     def _launch(self) -> None:
         chosen, (min_worker, max_worker) = _choose_ports(len(_PORT_OPTIONS), 64)
         ports = dict(zip(_PORT_OPTIONS, chosen, strict=True))
+        if self._pinned_dashboard_port is not None:
+            ports["--dashboard-port"] = self._pinned_dashboard_port
         self.gcs_port = ports["--port"]
         self.dashboard_port = ports["--dashboard-port"]
         command = [

@@ -1,0 +1,142 @@
+"""Riding out an outage of the job server during a long-running operation.
+
+A job keeps running on the cluster when its dashboard restarts, an ingress reloads or a port-forward
+drops. Single calls (``get_job_status``, ``submit_job``…) keep their own bounded deadline (see
+:class:`~ray_jobs_client.transport.RetryPolicy`); the operations that watch a job for a long time —
+the log followers, ``wait_until_finished``, ``iter_job_logs``' resume and the CLI built on them —
+instead keep trying through an outage for up to :attr:`OutagePolicy.patience` seconds, with capped,
+jittered backoff, saying once when the server is lost and once when it is back.
+
+When the server answers again, it may not be the same cluster: a restarted head has a new
+``session_name`` and has forgotten the job. That ends the wait with :class:`ClusterRestartedError`
+instead of retrying for ever.
+
+The decisions are here, free of I/O: :class:`Outage` is fed each failure and success and answers
+how long to pause, or raises once patience is spent.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+
+import attrs
+
+from .errors import (
+    PERMANENT_CONNECTION_ERRORS,
+    APIConnectionError,
+    JobsClientError,
+    ServerError,
+    ServerUnreachableError,
+)
+from .transport import TRANSIENT_STATUSES
+
+__all__ = ["DEFAULT_OUTAGE_PATIENCE", "Outage", "OutagePolicy", "is_outage"]
+
+logger = logging.getLogger("ray_jobs_client")
+
+#: Five minutes: longer than a dashboard restart, an ingress reload or a reconnecting port-forward.
+DEFAULT_OUTAGE_PATIENCE = 300.0
+
+
+@attrs.frozen
+class OutagePolicy:
+    """How long a long-running operation keeps trying while the job server is unreachable."""
+
+    #: Seconds of continuous outage after which the operation fails; ``None``: wait indefinitely.
+    patience: float | None = DEFAULT_OUTAGE_PATIENCE
+    backoff_initial: float = 0.5
+    backoff_max: float = 10.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.patience is not None and not self.patience >= 0:
+            raise ValueError(
+                f"outage patience must be 0 or more seconds (or None: forever), got {self.patience}"
+            )
+
+    def backoff(self, attempt: int) -> float:
+        """Pause before attempt ``attempt + 1`` of an outage: capped exponential, full jitter above half."""
+        ceiling = min(self.backoff_max, self.backoff_initial * (2 ** min(attempt - 1, 30)))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+def is_outage(error: BaseException) -> bool:
+    """Could this failure be the server being away for a while (rather than a definite answer)?"""
+    if isinstance(error, APIConnectionError):
+        return not isinstance(error, PERMANENT_CONNECTION_ERRORS)
+    return isinstance(error, ServerError) and (
+        error.status_code in TRANSIENT_STATUSES or "please try again later" in error.body
+    )
+
+
+@attrs.define
+class Outage:
+    """One long-running operation's view of the server's availability.
+
+    ``what`` says what is being waited for ("following the log of job x"), for the messages.
+    """
+
+    what: str
+    address: str
+    policy: OutagePolicy = attrs.field(factory=OutagePolicy)
+    since: float | None = None
+    attempts: int = 0
+    last_error: BaseException | None = None
+
+    @property
+    def ongoing(self) -> bool:
+        return self.since is not None
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the server was lost (0 when it is not)."""
+        return 0.0 if self.since is None else time.monotonic() - self.since
+
+    def failed(self, error: JobsClientError) -> float:
+        """Note a failed call; return the pause before trying again, or raise.
+
+        Raises ``error`` itself if it is not an outage, and :class:`ServerUnreachableError` once the
+        server has been unreachable for longer than the policy's patience.
+        """
+        if not is_outage(error):
+            raise error
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+            patience = self.policy.patience
+            logger.warning(
+                "Lost the job server at %s (%s); %s: retrying %s.",
+                self.address,
+                error,
+                self.what,
+                "indefinitely" if patience is None else f"for up to {patience:g} s",
+            )
+        self.attempts += 1
+        self.last_error = error
+        elapsed = now - self.since
+        patience = self.policy.patience
+        if patience is not None and elapsed >= patience:
+            raise ServerUnreachableError(
+                f"The job server at {self.address} was unreachable for {elapsed:.0f} s (patience: "
+                f"{patience:g} s) while {self.what}; last error: {error}",
+                unreachable_for=elapsed,
+                what=self.what,
+            ) from error
+        pause = self.policy.backoff(self.attempts)
+        return pause if patience is None else max(0.0, min(pause, patience - elapsed))
+
+    def succeeded(self) -> bool:
+        """Note a successful call; True if it ended an outage (the server is back)."""
+        if self.since is None:
+            return False
+        logger.warning(
+            "The job server at %s is back after %.0f s; %s.",
+            self.address,
+            time.monotonic() - self.since,
+            self.what,
+        )
+        self.since = None
+        self.attempts = 0
+        self.last_error = None
+        return True
