@@ -222,6 +222,17 @@ def test_get_job_logs_200(http: httpx.Client, check: Check, finished_job: str) -
     assert output == ["hi", *map(str, range(1, 26))]
 
 
+def test_get_job_logs_500_log_not_utf8(http: httpx.Client, check: Check, contract: ContractRecorder) -> None:
+    """A job that wrote a byte that is not UTF-8: its log cannot be read at all (a traceback)."""
+    entrypoint = "python -c \"import sys; sys.stdout.buffer.write(b'ok\\n\\xff bad\\n')\""
+    job_id = http.post("/api/jobs/", json={"entrypoint": entrypoint}).json()["submission_id"]
+    details = _wait_for_status(http, contract, job_id, TERMINAL_STATUSES, timeout=60)
+    assert details["status"] == "SUCCEEDED", details
+    response = check(http.get(f"/api/jobs/{job_id}/logs"), expect=500)
+    assert last_line(response.text).startswith("UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff")
+    assert response.text.endswith("\n.\n")
+
+
 def test_stop_job_200_of_a_terminal_job_is_not_an_error(
     http: httpx.Client, check: Check, finished_job: str
 ) -> None:

@@ -198,6 +198,9 @@ export interface paths {
          *       disable keep-alive pings or the connection is declared dead.
          *     * A close for any other reason (1006, proxy idle timeouts) means the stream was cut, not
          *       that the job ended: check the job status and reconnect or fetch `/logs`.
+         *     * A log holding bytes that are not UTF-8 ends the stream early: the server sends the lines
+         *       before the block that holds them, then closes with **1000 while the job still runs**
+         *       (on every reconnect again). `GET …/logs` then answers 500.
          */
         get: operations["tail_job_logs"];
         put?: never;
@@ -756,6 +759,21 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["JobNotFound"];
+            /**
+             * @description The log file holds bytes that are not UTF-8 (a job wrote binary output): the server
+             *     cannot decode it and answers with the traceback, whose last lines are
+             *     `UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position …` and `.`. The
+             *     whole log is then unavailable; `/logs/tail` stops early (see there). Measured the same
+             *     on Ray 2.9.3, 2.47.1 and 2.60.0.
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
         };
     };
     tail_job_logs: {

@@ -48,6 +48,10 @@ def _parse_response(
         response_404 = response.text
         return response_404
 
+    if response.status_code == 500:
+        response_500 = response.text
+        return response_500
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:

@@ -94,6 +94,9 @@ def sync_detailed(
       disable keep-alive pings or the connection is declared dead.
     * A close for any other reason (1006, proxy idle timeouts) means the stream was cut, not
       that the job ended: check the job status and reconnect or fetch `/logs`.
+    * A log holding bytes that are not UTF-8 ends the stream early: the server sends the lines
+      before the block that holds them, then closes with **1000 while the job still runs**
+      (on every reconnect again). `GET …/logs` then answers 500.
 
     Args:
         job_or_submission_id (str):
@@ -144,6 +147,9 @@ def sync(
       disable keep-alive pings or the connection is declared dead.
     * A close for any other reason (1006, proxy idle timeouts) means the stream was cut, not
       that the job ended: check the job status and reconnect or fetch `/logs`.
+    * A log holding bytes that are not UTF-8 ends the stream early: the server sends the lines
+      before the block that holds them, then closes with **1000 while the job still runs**
+      (on every reconnect again). `GET …/logs` then answers 500.
 
     Args:
         job_or_submission_id (str):
@@ -189,6 +195,9 @@ async def asyncio_detailed(
       disable keep-alive pings or the connection is declared dead.
     * A close for any other reason (1006, proxy idle timeouts) means the stream was cut, not
       that the job ended: check the job status and reconnect or fetch `/logs`.
+    * A log holding bytes that are not UTF-8 ends the stream early: the server sends the lines
+      before the block that holds them, then closes with **1000 while the job still runs**
+      (on every reconnect again). `GET …/logs` then answers 500.
 
     Args:
         job_or_submission_id (str):
@@ -237,6 +246,9 @@ async def asyncio(
       disable keep-alive pings or the connection is declared dead.
     * A close for any other reason (1006, proxy idle timeouts) means the stream was cut, not
       that the job ended: check the job status and reconnect or fetch `/logs`.
+    * A log holding bytes that are not UTF-8 ends the stream early: the server sends the lines
+      before the block that holds them, then closes with **1000 while the job still runs**
+      (on every reconnect again). `GET …/logs` then answers 500.
 
     Args:
         job_or_submission_id (str):
