@@ -133,6 +133,56 @@ def test_a_cluster_that_comes_back_restarted_ends_the_wait_with_a_typed_error() 
     assert "came back as a new cluster" in str(caught.value)
 
 
+@pytest.fixture(autouse=True)
+def quick_rechecks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("ray_jobs_client._base.VANISHED_RECHECK_PAUSE", 0.001)
+
+
+class DyingHead:
+    """A head going down and coming back as a new cluster, as job lookups see it: RUNNING, then
+    "does not exist" (the dying head), then refused connections, then the new cluster (no such job)."""
+
+    def __init__(self) -> None:
+        self.script = ["RUNNING", "gone", "refuse", "refuse", "refuse", "gone"]
+        self.session = "s1"
+        self.refused = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/api/version"):
+            return httpx.Response(
+                200,
+                json={
+                    "version": "4",
+                    "ray_version": "2.60.0",
+                    "ray_commit": "c",
+                    "session_name": self.session,
+                },
+            )
+        step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+        if step == "refuse":
+            self.refused += 1
+            self.session = "s2"  # what answers next is the restarted cluster
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        if step == "gone":
+            return httpx.Response(404, text=f"Job {JOB} does not exist.")
+        return httpx.Response(200, json=job(step))
+
+
+def test_a_head_that_forgets_the_job_as_it_goes_down_is_asked_again() -> None:
+    """The dying head's 404 is not believed at once: asked again, the server is away, then back as a
+    new cluster — ClusterRestartedError, not JobNotFoundError."""
+    server = DyingHead()
+    client = JobSubmissionClient(
+        "http://jobs.example:8265",
+        retries=NO_RETRIES,
+        outage_patience=FAST,
+        http_client=httpx.Client(transport=httpx.MockTransport(server)),
+    )
+    with client, pytest.raises(ClusterRestartedError):
+        client.wait_until_finished(JOB, poll=0.01)
+    assert server.refused == 3
+
+
 def test_a_job_deleted_during_the_outage_of_the_same_cluster_is_not_found() -> None:
     server = FlakyServer(["RUNNING"], down=3)
     server.session = "s1"
@@ -181,3 +231,13 @@ def test_a_negative_patience_is_refused(patience: float) -> None:
 def test_patience_of_the_wrong_type_is_refused() -> None:
     with pytest.raises(TypeError, match="outage_patience"):
         AsyncJobSubmissionClient("http://jobs.example:8265", outage_patience="5 minutes")  # type: ignore[arg-type]
+
+
+def test_the_cli_default_patience_is_the_librarys() -> None:
+    from ray_jobs_client import cli, outage
+
+    assert cli.DEFAULT_OUTAGE_PATIENCE == outage.DEFAULT_OUTAGE_PATIENCE
+    parser = cli.build_parser()
+    assert parser.parse_args(["logs", "x", "--outage-patience", "forever"]).outage_patience is None
+    assert parser.parse_args(["logs", "x", "--outage-patience", "90"]).outage_patience == 90.0
+    assert parser.parse_args(["logs", "x"]).outage_patience == outage.DEFAULT_OUTAGE_PATIENCE

@@ -45,7 +45,13 @@ from .errors import (
 from .ids import check_job_id, check_submission_id
 from .logs import LogDownload, TailPolicy
 from .models import JobDetails, JobStatus
-from .outage import DEFAULT_OUTAGE_PATIENCE, Outage, OutagePolicy
+from .outage import (
+    DEFAULT_OUTAGE_PATIENCE,
+    VANISHED_RECHECK_PAUSE,
+    Outage,
+    OutagePolicy,
+    is_outage,
+)
 from .releases import (
     DELETE_RACE_SINCE,
     ENTRYPOINT_LABEL_SELECTOR,
@@ -572,12 +578,38 @@ class ClientBase:
             logger.debug("Job %s ended moments ago; deleting it in %.1f s.", job_id, delay)
             yield Pause(delay)
 
-    def _resume_delay(self, download: LogDownload, error: APIConnectionError, attempt: int) -> float:
-        """A log download was cut after its body began: the pause before the next attempt, or raise."""
-        if attempt > self._retry_policy.max_retries or isinstance(error, PERMANENT_CONNECTION_ERRORS):
+    def _download_pause(
+        self,
+        outage: Outage,
+        download: LogDownload,
+        error: APIConnectionError | ServerError,
+        receiving: bool,
+        attempt: int,
+    ) -> tuple[float, int]:
+        """A log download failed: the pause before the next attempt and the new attempt count, or raise.
+
+        Before its body began, the server was unreachable (or a gateway said so): outage patience. After,
+        the download was cut: it is resumed within the retry budget, which restarts whenever an
+        attempt delivered something new.
+        """
+        if not receiving:
+            return outage.failed(error), attempt  # raises when it is no outage, or patience ran out
+        attempt = 1 if download.progressed else attempt + 1
+        if (
+            attempt > self._retry_policy.max_retries
+            or not isinstance(error, APIConnectionError)
+            or isinstance(error, PERMANENT_CONNECTION_ERRORS)
+        ):
             raise error
         logger.info("GET %s was cut (%s); downloading again, retry %d.", download.path, error, attempt)
-        return self._retry_policy.delay(attempt)
+        return self._retry_policy.delay(attempt), attempt
+
+    def _job_status_flow(self, outage: Outage, job_id: str) -> Flow[JobStatus]:
+        """The job's status for a long-running operation: an outage of the server is ridden out."""
+        details: JobDetails = yield from self._through_outage(
+            outage, lambda: _calls.get_job_info(job_id), job_id
+        )
+        return details.status
 
     def _upload(self, package: Package, upload_progress: ProgressCallback | None) -> Flow[None]:
         """PUT a package, retrying transient failures (the same bytes again: PUT overwrites)."""
@@ -657,31 +689,40 @@ class ClientBase:
         the job ran on (else :class:`ClusterRestartedError`).
         """
         until = None if within is None else time.monotonic() + within
+
+        def within_time(pause: float, error: Exception) -> float:
+            if until is None:
+                return pause
+            left = until - time.monotonic()
+            if left <= 0:
+                raise _WaitOver from error
+            return min(pause, left)
+
         while True:
             try:
-                failure: NotFoundError | None = None
+                answered: APIStatusError | None = None
                 try:
                     result: T = yield make_call()
-                except NotFoundError as exc:
-                    if not outage.ongoing:
+                except APIStatusError as exc:
+                    vanished = isinstance(exc, JobNotFoundError) and outage.job_seen
+                    if is_outage(exc) or not (outage.ongoing or vanished):
                         raise
-                    failure = exc
-                if outage.ongoing:
-                    yield from self._check_same_cluster(job_id, failure)
+                    answered = exc  # back with an error, or the job is gone: still the same cluster?
+                if outage.ongoing or answered is not None:
+                    yield from self._check_same_cluster(job_id, answered)
                     outage.succeeded()
-                if failure is not None:
-                    raise failure
-                return result
+                if answered is None:
+                    outage.seen()
+                    return result
+                if isinstance(answered, JobNotFoundError) and outage.doubt_vanished():
+                    yield Pause(within_time(VANISHED_RECHECK_PAUSE, answered))
+                    continue
+                raise answered
             except JobsClientError as exc:
-                pause = outage.failed(exc)  # raises when it is no outage, or patience ran out
-                if until is not None:
-                    left = until - time.monotonic()
-                    if left <= 0:
-                        raise _WaitOver from exc
-                    pause = min(pause, left)
-                yield Pause(pause)
+                # Raises when it is no outage, or patience ran out.
+                yield Pause(within_time(outage.failed(exc), exc))
 
-    def _check_same_cluster(self, job_id: str, failure: NotFoundError | None) -> Flow[None]:
+    def _check_same_cluster(self, job_id: str, failure: APIStatusError | None) -> Flow[None]:
         """After an outage: a server with another ``session_name`` is a restarted cluster."""
         before = self._server_version
         now: VersionResponse = yield _calls.get_version()

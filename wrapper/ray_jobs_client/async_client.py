@@ -21,7 +21,7 @@ from ray_jobs_api.client import Client as ApiClient
 from . import _calls
 from ._base import ClientBase, ProgressCallback
 from ._core import Call, Flow, aremember_response, arun_flow, asend, refused_upgrade_body, translating_errors
-from .errors import APIConnectionError, EventLoopError, LogDecodeError
+from .errors import APIConnectionError, EventLoopError, JobNotFoundError, LogDecodeError, ServerError
 from .logs import (
     WEBSOCKET_READ_BYTES,
     LogCursor,
@@ -32,6 +32,7 @@ from .logs import (
     warn_log_unsendable,
 )
 from .models import JobDetails, JobStatus
+from .outage import Outage
 from .transport import AsyncRetryTransport, AsyncThroughClient
 
 if TYPE_CHECKING:
@@ -269,16 +270,18 @@ class AsyncJobSubmissionClient(ClientBase):
         failures = 0
         reason = ""
         path = tail_path(job_id)
+        outage = self._outage(f"following the log of job {job_id}")
         while True:
             cursor.new_connection()
             closed_by_server = False
             try:
                 async with _open_websocket(path, self._http) as ws:
+                    outage.seen()
                     while True:
                         try:
                             fresh = cursor.accept(await ws.receive_text(timeout=policy.idle_check_interval))
                         except TimeoutError:
-                            if (await self.get_job_status(job_id)).is_terminal():
+                            if (await self._run(self._job_status_flow(outage, job_id))).is_terminal():
                                 break
                             continue
                         if fresh:
@@ -291,41 +294,51 @@ class AsyncJobSubmissionClient(ClientBase):
                 refusal = upgrade_refusal(
                     job_id, exc.response.status_code, refused_upgrade_body(exc.response)
                 )
-                if refusal is not None:
+                if refusal is None:
+                    async for chunk in self._poll_logs(job_id, cursor, outage):
+                        yield chunk
+                    return
+                if not outage.in_doubt(refusal):
                     raise refusal from exc
-                async for chunk in self._poll_logs(job_id, cursor):
-                    yield chunk
-                return
+                reason = f"refused: {refusal}"  # a head going down? the status check decides
             except (WebSocketNetworkError, httpx.TransportError) as exc:
                 reason = f"connection lost: {exc!r}"
             # The stream's end is never trusted (a proxy's cut looks like the server's normal close):
             # the status decides, and a final download recovers what the stream did not deliver.
-            if (await self.get_job_status(job_id)).is_terminal():
-                async for piece in self._download_logs(job_id, cursor):
+            if (await self._run(self._job_status_flow(outage, job_id))).is_terminal():
+                async for piece in self._download_logs(job_id, cursor, outage):
                     yield piece
                 return
             if closed_by_server:  # raises LogDecodeError if the server cannot read the log
-                async for piece in self._download_logs(job_id, cursor):
-                    yield piece
+                try:
+                    async for piece in self._download_logs(job_id, cursor, outage):
+                        yield piece
+                except JobNotFoundError as exc:
+                    if not outage.in_doubt(exc):
+                        raise
             failures += 1
             error = policy.give_up(job_id, failures, reason)
             if error is not None:
                 raise error
             await asyncio.sleep(policy.backoff(failures))
 
-    async def _poll_logs(self, job_id: str, cursor: LogCursor) -> AsyncIterator[str]:
+    async def _poll_logs(self, job_id: str, cursor: LogCursor, outage: Outage) -> AsyncIterator[str]:
         while True:
-            final = (await self.get_job_status(job_id)).is_terminal()  # a terminal job's log is complete
-            async for piece in self._download_logs(job_id, cursor):
+            final = (await self._run(self._job_status_flow(outage, job_id))).is_terminal()  # then complete
+            async for piece in self._download_logs(job_id, cursor, outage):
                 yield piece
             if final:
                 return
             await asyncio.sleep(self._tail_policy.poll_interval)
 
-    async def _download_logs(self, job_id: str, cursor: LogCursor) -> AsyncIterator[str]:
-        """``GET …/logs`` streamed: what ``cursor`` has not delivered yet, in pieces, resumed if cut."""
+    async def _download_logs(
+        self, job_id: str, cursor: LogCursor, outage: Outage | None = None
+    ) -> AsyncIterator[str]:
+        """``GET …/logs`` streamed: what ``cursor`` has not delivered yet, in pieces, resumed if cut
+        (and through an outage of the server, within its patience)."""
         call = _calls.get_job_logs(job_id)
         download = LogDownload(job_id, cursor)
+        outage = outage or self._outage(f"downloading the log of job {job_id}")
         attempt = 0
         while True:
             download.restart()
@@ -337,17 +350,16 @@ class AsyncJobSubmissionClient(ClientBase):
                             body = await response.aread()
                             raise download.refused(response.status_code, body, response.headers)
                         receiving = True
+                        outage.succeeded()
                         async for data in response.aiter_bytes():
                             if piece := download.feed(data):
                                 yield piece
                 if piece := download.finish():
                     yield piece
                 return
-            except APIConnectionError as exc:
-                if not receiving:
-                    raise  # the transport has already retried what can be retried before a response
-                attempt = 1 if download.progressed else attempt + 1
-                await asyncio.sleep(self._resume_delay(download, exc, attempt))
+            except (APIConnectionError, ServerError) as exc:
+                pause, attempt = self._download_pause(outage, download, exc, receiving, attempt)
+                await asyncio.sleep(pause)
 
 
 @contextlib.asynccontextmanager

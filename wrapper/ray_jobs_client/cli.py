@@ -130,6 +130,23 @@ def _verify(text: str) -> bool | str:
     return text
 
 
+#: The library's default (``outage.DEFAULT_OUTAGE_PATIENCE``), repeated so that ``--help`` does not
+#: import the client; a unit test keeps the two equal.
+DEFAULT_OUTAGE_PATIENCE = 300.0
+
+
+def _patience(text: str) -> float | None:
+    if text.strip().lower() in ("forever", "none", "inf"):
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds or 'forever', got {text!r}") from None
+    if not 0 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {text!r}")
+    return seconds
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--address",
@@ -142,6 +159,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
         type=_verify,
         default=True,
         help="TLS verification: true/false, or a CA bundle file or directory (default: true).",
+    )
+    parser.add_argument(
+        "--outage-patience",
+        type=_patience,
+        default=DEFAULT_OUTAGE_PATIENCE,
+        metavar="SECONDS",
+        help="While following or waiting, keep trying this long when the server is unreachable "
+        f"(default: {DEFAULT_OUTAGE_PATIENCE:g}; 'forever' never gives up).",
     )
     parser.add_argument(
         "--log-style", choices=("auto", "record", "pretty"), default="auto", help=argparse.SUPPRESS
@@ -231,22 +256,14 @@ def _client(args: argparse.Namespace, out: Output) -> JobSubmissionClient:
             raise UserError(f"{_HEADERS_FORMAT}, got {headers_text}, {exc}") from exc
         if not isinstance(headers, dict):
             raise UserError(f"{_HEADERS_FORMAT}, got {headers_text}")
-    client = JobSubmissionClient(args.address, headers=headers, verify=args.verify)
-    out.line(f"Job submission server address: {_redact(client.get_address())}")
+    client = JobSubmissionClient(
+        args.address, headers=headers, verify=args.verify, outage_patience=args.outage_patience
+    )
+    out.line(f"Job submission server address: {client.get_address()}")  # a password is <redacted>
     return client
 
 
 _HEADERS_FORMAT = 'Failed to parse headers into JSON. Expected format: {"KEY": "VALUE"}'
-
-
-def _redact(url: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":<redacted>@")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _runtime_env(args: argparse.Namespace) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from ray_jobs_api.client import Client as ApiClient
 from . import _calls
 from ._base import ClientBase, ProgressCallback
 from ._core import Call, Flow, refused_upgrade_body, remember_response, run_flow, send, translating_errors
-from .errors import APIConnectionError, LogDecodeError
+from .errors import APIConnectionError, JobNotFoundError, LogDecodeError, ServerError
 from .logs import (
     WEBSOCKET_READ_BYTES,
     LogCursor,
@@ -25,6 +25,7 @@ from .logs import (
     warn_log_unsendable,
 )
 from .models import JobDetails, JobStatus
+from .outage import Outage
 from .transport import RetryTransport, ThroughClient
 
 __all__ = ["JobSubmissionClient"]
@@ -214,6 +215,7 @@ class JobSubmissionClient(ClientBase):
         failures = 0
         reason = ""
         path = tail_path(job_id)
+        outage = self._outage(f"following the log of job {job_id}")
         # Imported here: the WebSocket stack is only needed by programs that follow logs.
         from httpx_ws import (
             WebSocketDisconnect,
@@ -234,11 +236,12 @@ class JobSubmissionClient(ClientBase):
                     keepalive_ping_interval_seconds=None,
                     max_message_size_bytes=WEBSOCKET_READ_BYTES,
                 ) as ws:
+                    outage.seen()
                     while True:
                         try:
                             fresh = cursor.accept(ws.receive_text(timeout=policy.idle_check_interval))
                         except queue.Empty:
-                            if self.get_job_status(job_id).is_terminal():
+                            if self._run(self._job_status_flow(outage, job_id)).is_terminal():
                                 break
                             continue
                         if fresh:
@@ -251,37 +254,45 @@ class JobSubmissionClient(ClientBase):
                 refusal = upgrade_refusal(
                     job_id, exc.response.status_code, refused_upgrade_body(exc.response)
                 )
-                if refusal is not None:
+                if refusal is None:
+                    yield from self._poll_logs(job_id, cursor, outage)
+                    return
+                if not outage.in_doubt(refusal):
                     raise refusal from exc
-                yield from self._poll_logs(job_id, cursor)
-                return
+                reason = f"refused: {refusal}"  # a head going down? the status check decides
             except (WebSocketNetworkError, httpx.TransportError) as exc:
                 reason = f"connection lost: {exc!r}"
             # The stream's end is never trusted (a proxy's cut looks like the server's normal close):
             # the status decides, and a final download recovers what the stream did not deliver.
-            if self.get_job_status(job_id).is_terminal():
-                yield from self._download_logs(job_id, cursor)
+            if self._run(self._job_status_flow(outage, job_id)).is_terminal():
+                yield from self._download_logs(job_id, cursor, outage)
                 return
             if closed_by_server:  # raises LogDecodeError if the server cannot read the log
-                yield from self._download_logs(job_id, cursor)
+                try:
+                    yield from self._download_logs(job_id, cursor, outage)
+                except JobNotFoundError as exc:
+                    if not outage.in_doubt(exc):
+                        raise
             failures += 1
             error = policy.give_up(job_id, failures, reason)
             if error is not None:
                 raise error
             time.sleep(policy.backoff(failures))
 
-    def _poll_logs(self, job_id: str, cursor: LogCursor) -> Iterator[str]:
+    def _poll_logs(self, job_id: str, cursor: LogCursor, outage: Outage) -> Iterator[str]:
         while True:
-            final = self.get_job_status(job_id).is_terminal()  # read first: a terminal job's log is complete
-            yield from self._download_logs(job_id, cursor)
+            final = self._run(self._job_status_flow(outage, job_id)).is_terminal()  # then complete
+            yield from self._download_logs(job_id, cursor, outage)
             if final:
                 return
             time.sleep(self._tail_policy.poll_interval)
 
-    def _download_logs(self, job_id: str, cursor: LogCursor) -> Iterator[str]:
-        """``GET …/logs`` streamed: what ``cursor`` has not delivered yet, in pieces, resumed if cut."""
+    def _download_logs(self, job_id: str, cursor: LogCursor, outage: Outage | None = None) -> Iterator[str]:
+        """``GET …/logs`` streamed: what ``cursor`` has not delivered yet, in pieces, resumed if cut
+        (and through an outage of the server, within its patience)."""
         call = _calls.get_job_logs(job_id)
         download = LogDownload(job_id, cursor)
+        outage = outage or self._outage(f"downloading the log of job {job_id}")
         attempt = 0
         while True:
             download.restart()
@@ -294,14 +305,13 @@ class JobSubmissionClient(ClientBase):
                     if response.status_code != 200:
                         raise download.refused(response.status_code, response.read(), response.headers)
                     receiving = True
+                    outage.succeeded()
                     for data in response.iter_bytes():
                         if piece := download.feed(data):
                             yield piece
                 if piece := download.finish():
                     yield piece
                 return
-            except APIConnectionError as exc:
-                if not receiving:
-                    raise  # the transport has already retried what can be retried before a response
-                attempt = 1 if download.progressed else attempt + 1
-                time.sleep(self._resume_delay(download, exc, attempt))
+            except (APIConnectionError, ServerError) as exc:
+                pause, attempt = self._download_pause(outage, download, exc, receiving, attempt)
+                time.sleep(pause)

@@ -26,6 +26,7 @@ import attrs
 from .errors import (
     PERMANENT_CONNECTION_ERRORS,
     APIConnectionError,
+    JobNotFoundError,
     JobsClientError,
     ServerError,
     ServerUnreachableError,
@@ -38,6 +39,11 @@ logger = logging.getLogger("ray_jobs_client")
 
 #: Five minutes: longer than a dashboard restart, an ingress reload or a reconnecting port-forward.
 DEFAULT_OUTAGE_PATIENCE = 300.0
+
+#: How often, and how far apart (seconds), a job seen before that the server suddenly does not know
+#: is asked for again before the operation fails with ``JobNotFoundError``.
+VANISHED_RECHECKS = 3
+VANISHED_RECHECK_PAUSE = 1.0
 
 
 @attrs.frozen
@@ -83,6 +89,28 @@ class Outage:
     since: float | None = None
     attempts: int = 0
     last_error: BaseException | None = None
+    #: The job was found at least once (a later "does not exist" is then checked again, see below).
+    job_seen: bool = False
+    _doubts: int = 0
+
+    def seen(self) -> None:
+        """The server answered for the job."""
+        self.job_seen = True
+        self._doubts = 0
+
+    def in_doubt(self, error: BaseException) -> bool:
+        """Is ``error`` "no such job" about a job seen before (to be checked again, not believed)?"""
+        return isinstance(error, JobNotFoundError) and self.job_seen
+
+    def doubt_vanished(self) -> bool:
+        """A job seen before is suddenly unknown: ask again (True) a few times before believing it.
+
+        A head going down answers "does not exist" for a moment before it stops answering at all
+        (measured on Ray 2.60: the dashboard outlives the cluster's state by a second or so); asking
+        again then meets the outage, and later the restarted cluster, instead of a false verdict.
+        """
+        self._doubts += 1
+        return self._doubts <= VANISHED_RECHECKS
 
     @property
     def ongoing(self) -> bool:

@@ -1,0 +1,193 @@
+"""Long-running operations ride out an outage of the dashboard link, with default settings.
+
+A fault proxy in front of the live head goes down (live connections cut with RST, new ones reset)
+for 30 s in the middle of a job, or for 60 s spanning the job's end, while at the same time the sync
+and async followers, ``wait_until_finished`` (sync and async), ``ray-jobs logs -f`` and
+``ray-jobs submit`` (following a job of its own) watch through it. Each must print every line exactly
+once and end with the job's real status, saying once that the server was lost and once that it is
+back.
+
+A cluster that comes back restarted (a new head on the same port) ends the wait with a typed error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from harness import HeadJobs, line_printer, printed_lines
+from proxy import FaultProxy
+from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
+from ray_jobs_client.errors import ClusterRestartedError
+from ray_jobs_client.testing import LocalRayHead
+
+pytestmark = [pytest.mark.live, pytest.mark.timeout(300)]
+
+RAY_JOBS = str(Path(sys.executable).parent / "ray-jobs")
+LOST, BACK = "Lost the job server", "is back after"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    lines: int  # the job prints one line a second
+    down_at: float  # seconds after the followers started
+    down_for: float
+
+    @property
+    def entrypoint(self) -> str:
+        return line_printer(self.lines, 1.0)
+
+    @property
+    def expected(self) -> list[str]:
+        return [f"line {i}" for i in range(self.lines)]
+
+
+SCENARIOS = {
+    "30 s outage in mid-job": Scenario(lines=45, down_at=8, down_for=30),
+    "60 s outage spanning the job's end": Scenario(lines=12, down_at=5, down_for=60),
+}
+
+
+def _cli(*args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS")}
+    return subprocess.Popen(
+        [RAY_JOBS, *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS.values()), ids=list(SCENARIOS))
+def test_followers_and_waits_ride_out_an_outage(
+    scenario: Scenario, proxy: FaultProxy, head: HeadJobs, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="ray_jobs_client")
+    job_id = head.submit(scenario.entrypoint)
+    address = proxy.address
+
+    def follow_sync() -> str:
+        with JobSubmissionClient(address) as client:
+            return "".join(client.follow_job_logs(job_id))
+
+    def follow_async() -> str:
+        async def tail() -> str:
+            async with AsyncJobSubmissionClient(address) as client:
+                return "".join([chunk async for chunk in client.tail_job_logs(job_id)])
+
+        return asyncio.run(tail())
+
+    def wait_sync() -> str:
+        with JobSubmissionClient(address) as client:
+            return str(client.wait_until_finished(job_id).status)
+
+    def wait_async() -> str:
+        async def wait() -> str:
+            async with AsyncJobSubmissionClient(address) as client:
+                return str((await client.wait_until_finished(job_id)).status)
+
+        return asyncio.run(wait())
+
+    operations: dict[str, Callable[[], str]] = {
+        "follow_job_logs": follow_sync,
+        "tail_job_logs": follow_async,
+        "wait_until_finished": wait_sync,
+        "async wait_until_finished": wait_async,
+    }
+    cli_logs = _cli("logs", "--follow", job_id, "--address", address)
+    cli_submit = _cli("submit", "--address", address, "--", *_argv(scenario.entrypoint))
+    with concurrent.futures.ThreadPoolExecutor(len(operations)) as pool:
+        futures = {name: pool.submit(operation) for name, operation in operations.items()}
+        time.sleep(scenario.down_at)
+        proxy.go_down()
+        time.sleep(scenario.down_for)
+        proxy.come_back()
+        results = {name: future.result(timeout=240) for name, future in futures.items()}
+    logs_out, logs_err = cli_logs.communicate(timeout=240)
+    submit_out, submit_err = cli_submit.communicate(timeout=240)
+
+    final = head.wait(job_id)
+    assert final["status"] == "SUCCEEDED"
+    assert proxy.stats["refused_while_down"] > 0  # the outage was real: connections were refused
+    whole_log = head.logs(job_id)
+    for name in ("follow_job_logs", "tail_job_logs"):
+        assert printed_lines(results[name]) == scenario.expected, name  # each line exactly once
+        assert results[name] == whole_log, name
+    assert results["wait_until_finished"] == results["async wait_until_finished"] == "SUCCEEDED"
+    # One warning when the server was lost and one when it was back, per operation.
+    for what, count in (
+        (f"following the log of job {job_id}", 2),
+        (f"waiting for job {job_id} to finish", 2),
+    ):
+        lost = [m for m in caplog.messages if m.startswith(LOST) and what in m]
+        back = [m for m in caplog.messages if BACK in m and what in m]
+        assert (len(lost), len(back)) == (count, count), (what, caplog.messages)
+
+    assert cli_logs.returncode == 0, logs_err
+    assert printed_lines(logs_out) == scenario.expected
+    assert logs_err.count(LOST) == 1 and logs_err.count(BACK) == 1, logs_err
+    assert cli_submit.returncode == 0, submit_err
+    assert printed_lines(submit_out) == scenario.expected
+    assert "succeeded" in submit_out
+    assert submit_err.count(LOST) == 1 and submit_err.count(BACK) == 1, submit_err
+
+
+def _argv(entrypoint: str) -> list[str]:
+    import shlex
+
+    return shlex.split(entrypoint)
+
+
+def test_a_cluster_restarted_on_the_same_port_ends_the_wait_with_a_typed_error() -> None:
+    """A head of its own (not the session's), replaced while a job runs by a new head on the same
+    port: the follower and the wait each end with ClusterRestartedError naming both sessions."""
+    first = LocalRayHead(num_cpus=1, startup_timeout=240).start()
+    replacement: LocalRayHead | None = None
+    try:
+        address = first.address
+        old_session = httpx.get(f"{address}/api/version", timeout=30).json()["session_name"]
+        with JobSubmissionClient(address) as client:
+            job_id = client.submit_job(entrypoint="sleep 600")
+        errors: dict[str, BaseException] = {}
+
+        def watch(name: str, operation: Callable[[JobSubmissionClient], object]) -> None:
+            try:
+                with JobSubmissionClient(address) as watcher:
+                    operation(watcher)
+            except BaseException as exc:
+                errors[name] = exc
+
+        threads = [
+            threading.Thread(target=watch, args=("follow", lambda c: list(c.follow_job_logs(job_id)))),
+            threading.Thread(target=watch, args=("wait", lambda c: c.wait_until_finished(job_id))),
+        ]
+        for thread in threads:
+            thread.start()
+        time.sleep(3)
+        first.stop()
+        replacement = LocalRayHead(num_cpus=1, startup_timeout=240, dashboard_port=first.dashboard_port)
+        replacement.start()
+        for thread in threads:
+            thread.join(timeout=240)
+        assert set(errors) == {"follow", "wait"}, errors
+        for name, error in errors.items():
+            assert isinstance(error, ClusterRestartedError), (name, error)
+            assert (error.job_id, error.old_session) == (job_id, old_session), name
+            assert error.new_session not in (None, "", old_session), name
+    finally:
+        first.stop()
+        if replacement is not None:
+            replacement.stop()
