@@ -28,7 +28,10 @@ from ray_jobs_client import (
     APITimeoutError,
     AsyncJobSubmissionClient,
     AuthenticationError,
+    ClientClosedError,
+    ClusterRestartedError,
     DriverInfo,
+    HostNotFoundError,
     JobAlreadyExistsError,
     JobDetails,
     JobInfo,
@@ -38,8 +41,13 @@ from ray_jobs_client import (
     JobStatus,
     JobSubmissionClient,
     JobType,
+    LogDecodeError,
     LogStreamError,
+    OutagePolicy,
+    RetryPolicy,
+    ServerUnreachableError,
     TailPolicy,
+    TLSError,
 )
 from ray_jobs_client.errors import JobWaitTimeoutError, UnsupportedServerError
 
@@ -70,6 +78,20 @@ def sync_client(address: str) -> None:
         assert_type(client.stop_job(job_id), bool)
         assert_type(client.delete_job(job_id), bool)
     client.close()
+
+
+def own_http_client(address: str) -> None:
+    with (
+        httpx.Client(verify="ca.pem", cert=("client.pem", "client.key")) as http,
+        JobSubmissionClient(
+            address,
+            http_client=http,
+            retries=RetryPolicy(max_retries=3, deadline_factor=2.0),
+            outage_patience=OutagePolicy(patience=None),
+        ) as client,
+    ):
+        assert_type(client.get_address(), str)
+    AsyncJobSubmissionClient(address, http_client=httpx.AsyncClient(), outage_patience=60)
 
 
 async def async_client(address: str) -> None:
@@ -129,6 +151,17 @@ def errors(exc: Exception) -> None:
     assert_type(waited.last_status, str | None)
     unsupported = UnsupportedServerError("old", feature="x", required_version="2.40.0", server_version=None)
     assert_type(unsupported.server_version, str | None)
+    if isinstance(exc, ServerUnreachableError):
+        assert_type(exc.unreachable_for, float)
+        assert_type(exc.what, str)
+    if isinstance(exc, ClusterRestartedError):
+        assert_type(exc.old_session, str)
+        assert_type(exc.new_session, str)
+    if isinstance(exc, LogDecodeError):
+        assert_type(exc.job_id, str)
+    permanent: ConnectionError = TLSError("handshake") if exc else HostNotFoundError("nxdomain")
+    closed: RuntimeError = ClientClosedError("closed")
+    del permanent, closed
 
 
 def generated(address: str, token: str) -> None:

@@ -12,15 +12,23 @@ from .errors import (
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
+    CertificateError,
+    ClientClosedError,
+    ClusterRestartedError,
+    HostNotFoundError,
     JobAlreadyExistsError,
     JobNotFoundError,
     JobNotTerminalError,
     JobsClientError,
     LogDecodeError,
     LogStreamError,
+    ServerUnreachableError,
+    TLSError,
 )
 from .logs import TailPolicy
 from .models import DriverInfo, JobDetails, JobInfo, JobStatus, JobType
+from .outage import OutagePolicy
+from .transport import RetryPolicy
 
 if TYPE_CHECKING:
     from .async_client import AsyncJobSubmissionClient
@@ -42,7 +50,11 @@ __all__ = [
     "APITimeoutError",
     "AsyncJobSubmissionClient",
     "AuthenticationError",
+    "CertificateError",
+    "ClientClosedError",
+    "ClusterRestartedError",
     "DriverInfo",
+    "HostNotFoundError",
     "JobAlreadyExistsError",
     "JobDetails",
     "JobInfo",
@@ -54,6 +66,10 @@ __all__ = [
     "JobsClientError",
     "LogDecodeError",
     "LogStreamError",
+    "OutagePolicy",
+    "RetryPolicy",
+    "ServerUnreachableError",
+    "TLSError",
     "TailPolicy",
     "__version__",
 ]

@@ -103,6 +103,7 @@ class RetryPolicy:
         return isinstance(request.stream, httpx.ByteStream)
 
     def should_retry_status(self, request: httpx.Request, response: httpx.Response, attempt: int) -> bool:
+        """Retry after this answer? A transient status, attempts left, and a request safe to repeat."""
         return (
             attempt <= self.max_retries
             and response.status_code in self.retry_statuses
@@ -110,6 +111,8 @@ class RetryPolicy:
         )
 
     def should_retry_error(self, request: httpx.Request, exc: Exception, attempt: int) -> bool:
+        """Retry after this transport failure? Not a permanent one, attempts left, and either the
+        request never reached the server or it is safe to repeat."""
         if attempt > self.max_retries:
             return False
         if permanent_failure(exc) is not None:
@@ -134,14 +137,17 @@ class Deadline:
 
     @classmethod
     def after(cls, seconds: float | None) -> Deadline:
+        """The deadline ``seconds`` from now (none if ``seconds`` is None)."""
         return cls(None if seconds is None else time.monotonic() + seconds)
 
     def earliest(self, other: float | None) -> Deadline:
+        """This deadline or ``other`` (``time.monotonic``), whichever comes first."""
         if other is None or (self.at is not None and self.at <= other):
             return self
         return Deadline(other)
 
     def remaining(self) -> float | None:
+        """Seconds left (negative once passed); None without a deadline."""
         return None if self.at is None else self.at - time.monotonic()
 
     def allows(self, pause: float) -> bool:
