@@ -165,3 +165,11 @@ ADDRESS ?=
 spec-drift: $(STAMP)
 	@test -n "$(ADDRESS)" || { echo "usage: make spec-drift ADDRESS=http://host:8265" >&2; exit 2; }
 	$(BIN)/python tools/spec_drift.py $(ADDRESS)
+
+# What changed in the spec since a git ref, one line per change, BREAKING ones marked (for clients
+# generated from the older spec): make spec-diff BASE=<ref>, default HEAD (your uncommitted edits).
+# Fails when a change is breaking (tools/spec_diff.py exits 1; 2 for an unknown ref). The rules: that file.
+.PHONY: spec-diff
+BASE ?= HEAD
+spec-diff: $(STAMP)
+	$(BIN)/python tools/spec_diff.py $(BASE)
