@@ -53,7 +53,7 @@ typecheck: $(STAMP)
 # tests/spec also needs the pinned Node tools and Chromium: `spec-tools` installs them.
 # First the whole suite against the installed Ray (2.60), then the release suite (everything whose
 # answer comes from the server) against a head of each older release in TEST_RAY_RELEASES.
-test: $(STAMP) check-generated spec-tools ray-releases wheel-venv docs
+test: $(STAMP) check-generated check-spec-30 spec-tools ray-releases wheel-venv docs
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-releases
 
@@ -133,7 +133,7 @@ chromium:
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } || \
 		echo "could not install chromium (needs root and apt): the docs test will skip (and fail under CI)" >&2
 
-spec-tools: node-tools chromium
+spec-tools: node-tools chromium go-tools
 
 lint-spec: $(NODE_STAMP)
 	$(REDOCLY) lint --config openapi/redocly.yaml
@@ -173,3 +173,39 @@ spec-drift: $(STAMP)
 BASE ?= HEAD
 spec-diff: $(STAMP)
 	$(BIN)/python tools/spec_diff.py $(BASE)
+
+# ------------------------------------------------------------------ the OpenAPI 3.0 rendition
+# openapi/jobs-3.0.yaml, for tools that read only OAS 3.0 (kin-openapi, oapi-codegen, openapi-generator,
+# NSwag…): the pinned openapi-down-convert, then tools/spec_oas30.py's rewrites. Committed, like
+# generated/; check-spec-30 regenerates into a scratch file and fails on any difference (without npm
+# it says so and goes on, but fails under CI).
+.PHONY: spec-30 check-spec-30 go-tools
+SPEC_30 := openapi/jobs-3.0.yaml
+SPEC_30_ARGS := --converter $(NODE_BIN)/openapi-down-convert openapi/jobs.yaml
+
+spec-30: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python tools/spec_oas30.py $(SPEC_30_ARGS) -o $(SPEC_30)
+	$(BIN)/python -m openapi_spec_validator $(SPEC_30)
+
+check-spec-30: $(STAMP) node-tools
+	@if [ ! -x $(NODE_BIN)/openapi-down-convert ]; then \
+		echo "openapi-down-convert is not installed (needs npm): $(SPEC_30) not checked" >&2; \
+		test -z "$$CI"; exit; \
+	fi; \
+	scratch=$$(mktemp) && trap 'rm -f "$$scratch"' EXIT && \
+	$(BIN)/python tools/spec_oas30.py $(SPEC_30_ARGS) -o "$$scratch" && \
+	$(BIN)/python -m openapi_spec_validator "$$scratch" >/dev/null && \
+	if diff -u $(SPEC_30) "$$scratch"; then \
+		echo "$(SPEC_30) is up to date"; \
+	else \
+		echo "$(SPEC_30) differs from what openapi/jobs.yaml yields: run 'make spec-30' and commit" >&2; exit 1; \
+	fi
+
+# Go and kin-openapi for the Go consumer test (tests/spec/test_go_consumer.py): Debian's packages,
+# built in GOPATH mode (GO111MODULE=off GOPATH=/usr/share/gocode), so no Go module proxy is needed.
+KIN_OPENAPI_SRC := /usr/share/gocode/src/github.com/getkin/kin-openapi
+go-tools:
+	@{ command -v go >/dev/null 2>&1 && test -d $(KIN_OPENAPI_SRC); } || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+			golang-go golang-github-getkin-kin-openapi-dev; } || \
+		echo "could not install Go and kin-openapi (needs root and apt): the Go consumer test will skip (and fail under CI)" >&2
