@@ -36,7 +36,7 @@ from live_head import (
 from openapi_spec_validator import validate as validate_openapi_document
 from ray_jobs_client.releases import release_tuple
 from ray_jobs_client.testing import LocalRayHead
-from spec_validator import ContractRecorder, OpenApiSpec
+from spec_validator import SPEC_30_PATH, ContractRecorder, OpenApiSpec
 from waiting import let_job_manager_finish, wait_for
 
 pytestmark = pytest.mark.live
@@ -66,8 +66,9 @@ def spec() -> OpenApiSpec:
 
 @pytest.fixture(scope="module")
 def contract(spec: OpenApiSpec) -> ContractRecorder:
-    """The module-wide recorder every exchange goes through (read by the final coverage test)."""
-    return ContractRecorder(spec)
+    """The module-wide recorder every exchange goes through (read by the final coverage test); the
+    OpenAPI 3.0 rendition must reach the same verdict as the spec on every body it checks."""
+    return ContractRecorder(spec, rendition=OpenApiSpec.load(SPEC_30_PATH))
 
 
 @pytest.fixture
@@ -764,3 +765,5 @@ def test_every_declared_response_was_produced(
         f"  {entry}" for entry in missing
     )
     assert set(contract.produced) == served
+    # Every exchange with a JSON body or a text body was judged against the 3.0 rendition too.
+    assert contract.verdicts_compared >= len(served), contract.verdicts_compared

@@ -25,7 +25,7 @@ from head_release import head_is_at_least
 from live_head import GENERIC_500_BODY, TERMINAL_STATUSES, last_line
 from ray_jobs_client.errors import _dashboard_failure_message
 from ray_jobs_client.testing import LocalRayHead
-from spec_validator import SPEC_PATH, ContractRecorder, OpenApiSpec
+from spec_validator import SPEC_30_PATH, SPEC_PATH, ContractRecorder, OpenApiSpec
 from waiting import let_job_manager_finish, wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(300)]
@@ -39,7 +39,7 @@ SEED = int(os.environ.get("RJC_SCHEMATHESIS_SEED", "20261125"))
 READ_ONLY_OPERATIONS = ["get_version", "list_jobs", "get_job_info", "get_job_logs", "get_package"]
 
 SPEC = OpenApiSpec.load()
-RECORDER = ContractRecorder(SPEC)
+RECORDER = ContractRecorder(SPEC, rendition=OpenApiSpec.load(SPEC_30_PATH))
 
 
 def _config(**overrides: Any) -> schemathesis.Config:
