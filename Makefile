@@ -7,7 +7,7 @@ GEN_OUT := generated/ray_jobs_api
 GEN_ARGS := --path openapi/jobs.yaml --config openapi/generator.yaml --meta none --fail-on-warning
 PYTEST_ARGS ?=
 
-.PHONY: install generate check-generated test lint typecheck demo bench clean dist wheel-venv \
+.PHONY: install generate check-generated test unit lint typecheck demo bench clean dist wheel-venv \
 	ray-releases test-releases \
 	spec-tools node-tools chromium lint-spec spec-docs ts-client ts-check compat spec-drift docs
 
@@ -41,6 +41,21 @@ check-generated: $(STAMP)
 	else \
 		echo "generated/ differs from what openapi/jobs.yaml yields: run 'make generate' and commit" >&2; exit 1; \
 	fi
+
+# The fast tier: tests/unit in a venv of its own with the package and pytest only (no Ray, no head,
+# no Node tools or browser): seconds, for the edit-test loop. See tests/README.md for the tiers.
+UNIT_VENV ?= .venv-unit
+UNIT_STAMP := $(UNIT_VENV)/.installed
+
+$(UNIT_STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
+	$(PYTHON) -m venv $(UNIT_VENV)
+	$(UNIT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(UNIT_VENV)/bin/python -m pip install --quiet -e '.[unit]'
+	touch $@
+
+unit: $(UNIT_STAMP)
+	$(UNIT_VENV)/bin/python -m pytest tests/unit $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check wrapper tests benchmarks examples
@@ -106,7 +121,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(UNIT_VENV) .pytest_cache .mypy_cache .ruff_cache
 
 # ------------------------------------------------------------------ the spec as a product
 # Node tools pinned in openapi/package.json + package-lock.json: Redocly CLI (lint, HTML docs),
