@@ -62,7 +62,7 @@ from .releases import (
     Feature,
     release_tuple,
 )
-from .transport import TRANSIENT_STATUSES, RetryPolicy
+from .transport import RetryPolicy
 
 if TYPE_CHECKING:
     from .packaging import Package
@@ -489,7 +489,7 @@ class ClientBase:
                 return result
             except (APIConnectionError, ServerError) as exc:
                 pause = policy.delay(attempt + 1, getattr(exc, "retry_after", None))
-                if attempt < policy.max_retries and _transient(exc) and deadline.allows(pause):
+                if attempt < policy.max_retries and is_outage(exc) and deadline.allows(pause):
                     attempt += 1
                     logger.info("%s failed (%s); retry %d.", what, exc, attempt)
                     yield Pause(pause)
@@ -751,13 +751,6 @@ def _session(version: VersionResponse | None) -> str | None:
         return None
     session = version.session_name
     return session if isinstance(session, str) and session else None
-
-
-def _transient(exc: APIConnectionError | ServerError) -> bool:
-    """Worth another attempt: the server was unreachable, a gateway failed, or the job server said so."""
-    if isinstance(exc, APIConnectionError):
-        return not isinstance(exc, PERMANENT_CONNECTION_ERRORS)
-    return exc.status_code in TRANSIENT_STATUSES or "please try again later" in exc.body
 
 
 #: Ray's job manager (since 2.50, see DELETE_RACE_SINCE) writes a job's record once more, as a FAILED job with

@@ -194,11 +194,6 @@ def permanent_failure(exc: BaseException) -> PermanentFailure | None:
     return None
 
 
-def is_certificate_error(exc: BaseException) -> bool:
-    """True if TLS certificate verification is what failed (anywhere in the exception's chain)."""
-    return permanent_failure(exc) == "certificate"
-
-
 # A TLS connection closed or cut by the peer: like any other cut, worth another attempt.
 _SSL_CUT = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
 _NO_SUCH_HOST = frozenset(
