@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from ray_jobs_api.models import VersionResponse
 from ray_jobs_client import AsyncJobSubmissionClient, JobDetails, JobNotFoundError, JobStatus, JobType
-from ray_jobs_client._base import DELETE_SETTLE_SECONDS, _delete_settle_delay
 from ray_jobs_client._calls import _server_time
 from ray_jobs_client._core import Call, Pause
+from ray_jobs_client._flows import _delete_settle_delay
+from ray_jobs_client.defaults import DELETE_SETTLE_SECONDS
 
 NOW = 1_795_644_504.0  # a server clock reading (epoch seconds)
 

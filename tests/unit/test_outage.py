@@ -135,7 +135,7 @@ def test_a_cluster_that_comes_back_restarted_ends_the_wait_with_a_typed_error() 
 
 @pytest.fixture(autouse=True)
 def quick_rechecks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("ray_jobs_client._base.VANISHED_RECHECK_PAUSE", 0.001)
+    monkeypatch.setattr("ray_jobs_client._flows.VANISHED_RECHECK_PAUSE", 0.001)
 
 
 class DyingHead:

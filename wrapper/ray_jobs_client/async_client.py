@@ -55,28 +55,27 @@ class AsyncJobSubmissionClient(ClientBase):
 
     def _open(self) -> None:
         # No I/O here: the version check runs on `async with`, `connect()` or the first call.
-        inner = None if self._user_http is None else AsyncThroughClient(self._user_http)
+        inner = None if self._settings.user_http is None else AsyncThroughClient(self._settings.user_http)
         self._http = httpx.AsyncClient(
-            **self._httpx_settings(),
-            transport=AsyncRetryTransport(self._retry_policy, inner, verify=self._verify),
+            **self._settings.httpx_settings(),
+            transport=AsyncRetryTransport(self._settings.retry_policy, inner, verify=self._settings.verify),
             event_hooks={"response": [aremember_response]},
         )
-        self._api = ApiClient(base_url=self._address).set_async_httpx_client(self._http)
+        self._api = ApiClient(base_url=self._settings.address).set_async_httpx_client(self._http)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def _from_settings(cls, sync: JobSubmissionClient) -> AsyncJobSubmissionClient:
         """An async client with exactly a sync client's resolved settings (no second resolution)."""
         sync._ensure_open()
-        if sync._user_http is not None:
+        if sync._settings.user_http is not None:
             raise TypeError(
                 "tail_job_logs() needs an async HTTP client, and this JobSubmissionClient was given a "
                 "synchronous http_client=. Use follow_job_logs(), or "
                 "AsyncJobSubmissionClient(http_client=httpx.AsyncClient(...))."
             )
         twin = cls.__new__(cls)
-        twin.__dict__.update({k: v for k, v in sync.__dict__.items() if k not in ("_http", "_api")})
-        twin._open()
+        twin._start(sync._settings, sync._server_version)
         return twin
 
     # ------------------------------------------------------------------ plumbing
@@ -93,13 +92,13 @@ class AsyncJobSubmissionClient(ClientBase):
         if self._loop is loop:
             return
         if self._loop is not None:
-            if not self._loop.is_closed() or self._user_http is not None:
+            if not self._loop.is_closed() or self._settings.user_http is not None:
                 raise EventLoopError(
                     f"This {type(self).__name__} was first used in another event loop"
                     + (
                         ", and its http_client's connections belong to that loop. Create the client "
                         "and its httpx.AsyncClient inside the event loop that uses them."
-                        if self._user_http is not None
+                        if self._settings.user_http is not None
                         else ", which is still running. Use one client per event loop."
                     )
                 )
@@ -120,7 +119,7 @@ class AsyncJobSubmissionClient(ClientBase):
         return await self._send_now(call)
 
     async def _send_now(self, call: Call[T]) -> T:
-        return await asend(call, self._api, self._display_address)
+        return await asend(call, self._api, self._settings.display_address)
 
     async def _run(self, flow: Flow[T]) -> T:
         await self._use_here()
@@ -262,10 +261,10 @@ class AsyncJobSubmissionClient(ClientBase):
                 yield chunk
         except LogDecodeError as exc:
             warn_log_unsendable(exc)
-            await self.wait_until_finished(job_id, poll=self._tail_policy.poll_interval)
+            await self.wait_until_finished(job_id, poll=self._settings.tail_policy.poll_interval)
 
     async def _follow_logs(self, job_id: str) -> AsyncIterator[str]:
-        policy = self._tail_policy
+        policy = self._settings.tail_policy
         cursor = LogCursor()
         failures = 0
         reason = ""
@@ -329,7 +328,7 @@ class AsyncJobSubmissionClient(ClientBase):
                 yield piece
             if final:
                 return
-            await asyncio.sleep(self._tail_policy.poll_interval)
+            await asyncio.sleep(self._settings.tail_policy.poll_interval)
 
     async def _download_logs(
         self, job_id: str, cursor: LogCursor, outage: Outage | None = None
@@ -344,7 +343,7 @@ class AsyncJobSubmissionClient(ClientBase):
             download.restart()
             receiving = False
             try:
-                with translating_errors(call, self._display_address):
+                with translating_errors(call, self._settings.display_address):
                     async with self._http.stream("GET", download.url_path) as response:
                         if response.status_code != 200:
                             body = await response.aread()

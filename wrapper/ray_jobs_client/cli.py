@@ -25,6 +25,8 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
+from .defaults import OUTAGE_PATIENCE
+
 if TYPE_CHECKING:  # imported lazily at run time: `ray-jobs --help` stays fast
     from .client import JobSubmissionClient
     from .models import JobDetails
@@ -130,9 +132,7 @@ def _verify(text: str) -> bool | str:
     return text
 
 
-#: The library's default (``outage.DEFAULT_OUTAGE_PATIENCE``), repeated so that ``--help`` does not
-#: import the client; a unit test keeps the two equal.
-DEFAULT_OUTAGE_PATIENCE = 300.0
+DEFAULT_OUTAGE_PATIENCE = OUTAGE_PATIENCE
 
 
 def _patience(text: str) -> float | None:

@@ -46,13 +46,13 @@ class JobSubmissionClient(ClientBase):
     """
 
     def _open(self) -> None:
-        inner = None if self._user_http is None else ThroughClient(self._user_http)
+        inner = None if self._settings.user_http is None else ThroughClient(self._settings.user_http)
         self._http = httpx.Client(
-            **self._httpx_settings(),
-            transport=RetryTransport(self._retry_policy, inner, verify=self._verify),
+            **self._settings.httpx_settings(),
+            transport=RetryTransport(self._settings.retry_policy, inner, verify=self._settings.verify),
             event_hooks={"response": [remember_response]},
         )
-        self._api = ApiClient(base_url=self._address).set_httpx_client(self._http)
+        self._api = ApiClient(base_url=self._settings.address).set_httpx_client(self._http)
         try:
             self._run(self._connect_flow())  # Ray's constructor checks the server at once
         except BaseException:
@@ -63,7 +63,7 @@ class JobSubmissionClient(ClientBase):
 
     def _send(self, call: Call[T]) -> T:
         self._ensure_open()
-        return send(call, self._api, self._display_address)
+        return send(call, self._api, self._settings.display_address)
 
     def _run(self, flow: Flow[T]) -> T:
         self._ensure_open()
@@ -207,10 +207,10 @@ class JobSubmissionClient(ClientBase):
             yield from self._follow_logs(job_id)
         except LogDecodeError as exc:
             warn_log_unsendable(exc)
-            self.wait_until_finished(job_id, poll=self._tail_policy.poll_interval)
+            self.wait_until_finished(job_id, poll=self._settings.tail_policy.poll_interval)
 
     def _follow_logs(self, job_id: str) -> Iterator[str]:
-        policy = self._tail_policy
+        policy = self._settings.tail_policy
         cursor = LogCursor()
         failures = 0
         reason = ""
@@ -285,7 +285,7 @@ class JobSubmissionClient(ClientBase):
             yield from self._download_logs(job_id, cursor, outage)
             if final:
                 return
-            time.sleep(self._tail_policy.poll_interval)
+            time.sleep(self._settings.tail_policy.poll_interval)
 
     def _download_logs(self, job_id: str, cursor: LogCursor, outage: Outage | None = None) -> Iterator[str]:
         """``GET …/logs`` streamed: what ``cursor`` has not delivered yet, in pieces, resumed if cut
@@ -299,7 +299,7 @@ class JobSubmissionClient(ClientBase):
             receiving = False
             try:
                 with (
-                    translating_errors(call, self._display_address),
+                    translating_errors(call, self._settings.display_address),
                     self._http.stream("GET", download.url_path) as response,
                 ):
                     if response.status_code != 200:

@@ -29,7 +29,9 @@ from urllib.parse import quote
 
 import attrs
 
+from . import defaults
 from ._core import error_for_status
+from .defaults import WEBSOCKET_READ_BYTES
 from .errors import (
     APIStatusError,
     AuthenticationError,
@@ -43,6 +45,7 @@ from .ids import check_job_id
 from .transport import retry_after_seconds
 
 __all__ = [
+    "WEBSOCKET_READ_BYTES",
     "LogCursor",
     "LogDownload",
     "LogsBodyDecoder",
@@ -53,11 +56,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("ray_jobs_client")
-
-#: Bytes per socket read on the log WebSocket (httpx-ws's ``max_message_size_bytes``, which despite
-#: its name is the read size: longer messages are reassembled, so a long log line still arrives
-#: whole). Every read allocates this much, so it stays at httpx-ws's default.
-WEBSOCKET_READ_BYTES = 64 * 1024
 
 
 def tail_path(job_id: str) -> str:
@@ -93,13 +91,13 @@ class TailPolicy:
     """How hard the follower tries. The defaults survive flaky proxies without hiding a dead server."""
 
     #: Consecutive failed reconnects before giving up with :class:`LogStreamError`.
-    max_reconnects: int = 10
-    backoff_initial: float = 0.5
-    backoff_max: float = 8.0
+    max_reconnects: int = defaults.TAIL_MAX_RECONNECTS
+    backoff_initial: float = defaults.TAIL_BACKOFF_INITIAL
+    backoff_max: float = defaults.TAIL_BACKOFF_MAX
     #: After this long without a frame, check the job's status over HTTP (the socket stays open).
-    idle_check_interval: float = 30.0
+    idle_check_interval: float = defaults.TAIL_IDLE_CHECK_INTERVAL
     #: Interval between ``GET …/logs`` when polling instead of streaming.
-    poll_interval: float = 1.0
+    poll_interval: float = defaults.TAIL_POLL_INTERVAL
 
     def backoff(self, attempt: int) -> float:
         """Delay before reconnect number ``attempt`` (1-based): capped exponential with full jitter."""

@@ -23,6 +23,9 @@ import time
 
 import attrs
 
+from . import defaults
+from .defaults import OUTAGE_PATIENCE as DEFAULT_OUTAGE_PATIENCE
+from .defaults import TRANSIENT_STATUSES, VANISHED_RECHECK_PAUSE, VANISHED_RECHECKS
 from .errors import (
     PERMANENT_CONNECTION_ERRORS,
     APIConnectionError,
@@ -31,19 +34,17 @@ from .errors import (
     ServerError,
     ServerUnreachableError,
 )
-from .transport import TRANSIENT_STATUSES
 
-__all__ = ["DEFAULT_OUTAGE_PATIENCE", "Outage", "OutagePolicy", "is_outage"]
+__all__ = [
+    "DEFAULT_OUTAGE_PATIENCE",
+    "VANISHED_RECHECKS",
+    "VANISHED_RECHECK_PAUSE",
+    "Outage",
+    "OutagePolicy",
+    "is_outage",
+]
 
 logger = logging.getLogger("ray_jobs_client")
-
-#: Five minutes: longer than a dashboard restart, an ingress reload or a reconnecting port-forward.
-DEFAULT_OUTAGE_PATIENCE = 300.0
-
-#: How often, and how far apart (seconds), a job seen before that the server suddenly does not know
-#: is asked for again before the operation fails with ``JobNotFoundError``.
-VANISHED_RECHECKS = 3
-VANISHED_RECHECK_PAUSE = 1.0
 
 
 @attrs.frozen
@@ -52,8 +53,8 @@ class OutagePolicy:
 
     #: Seconds of continuous outage after which the operation fails; ``None``: wait indefinitely.
     patience: float | None = DEFAULT_OUTAGE_PATIENCE
-    backoff_initial: float = 0.5
-    backoff_max: float = 10.0
+    backoff_initial: float = defaults.OUTAGE_BACKOFF_INITIAL
+    backoff_max: float = defaults.OUTAGE_BACKOFF_MAX
 
     def __attrs_post_init__(self) -> None:
         if self.patience is not None and not self.patience >= 0:

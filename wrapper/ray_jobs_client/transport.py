@@ -33,6 +33,9 @@ from typing import Literal
 import attrs
 import httpx
 
+from . import defaults
+from .defaults import TRANSIENT_STATUSES
+
 __all__ = [
     "TRANSIENT_STATUSES",
     "AsyncRetryTransport",
@@ -45,8 +48,6 @@ __all__ = [
     "retry_after_seconds",
 ]
 
-#: Answers that mean "not done, try again later": too many requests, and gateway failures.
-TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 
 _CONNECT_PHASE = (httpx.ConnectError, httpx.ConnectTimeout)
 _AFTER_SEND = (
@@ -62,14 +63,14 @@ _AFTER_SEND = (
 class RetryPolicy:
     """How often and how patiently to retry. ``RetryPolicy(max_retries=0)`` disables retries."""
 
-    max_retries: int = 5
-    backoff_initial: float = 0.25
-    backoff_max: float = 8.0
+    max_retries: int = defaults.MAX_RETRIES
+    backoff_initial: float = defaults.RETRY_BACKOFF_INITIAL
+    backoff_max: float = defaults.RETRY_BACKOFF_MAX
     retry_statuses: frozenset[int] = TRANSIENT_STATUSES
     #: Longest ``Retry-After`` honoured; a server asking for more gets this.
-    retry_after_max: float = 30.0
+    retry_after_max: float = defaults.RETRY_AFTER_MAX
     #: A request and its retries end within this many times the longest of its timeouts.
-    deadline_factor: float = 2.0
+    deadline_factor: float = defaults.DEADLINE_FACTOR
 
     def __attrs_post_init__(self) -> None:
         if self.max_retries < 0:
