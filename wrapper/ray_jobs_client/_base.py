@@ -6,7 +6,8 @@ from typing import Any
 
 import httpx
 
-from ._flows import Flows, ProgressCallback
+from ._flows import ProgressCallback
+from ._follow import LogFlows
 from ._settings import DEFAULT_TIMEOUT, Settings, __version__, new_submission_id
 from .defaults import OUTAGE_PATIENCE
 from .errors import ClientClosedError, JobsClientError
@@ -24,7 +25,7 @@ __all__ = [
 ]
 
 
-class ClientBase(Flows):
+class ClientBase(LogFlows):
     """Settings and flows common to :class:`JobSubmissionClient` and :class:`AsyncJobSubmissionClient`."""
 
     def __init__(

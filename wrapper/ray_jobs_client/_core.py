@@ -2,10 +2,15 @@
 
 Every API call is described once as a :class:`Call` (which generated endpoint to invoke, with what
 arguments, and how each status code becomes a result or an exception). Multi-step operations
-(submit with uploads, waiting, …) are written once as *flows*: generators that ``yield`` calls and
-receive their results. :func:`run_flow` drives a flow with blocking I/O and :func:`arun_flow` with
-``await``; nothing else differs between :class:`~ray_jobs_client.JobSubmissionClient` and
-:class:`~ray_jobs_client.AsyncJobSubmissionClient`.
+(submit with uploads, waiting, following a log…) are written once as *flows*: generators that ask
+for *effects* — a :class:`Call`, a :class:`Pause`, log text to :class:`Emit`, the log stream's
+effects in :mod:`ray_jobs_client._follow` — and receive their results, typed, with
+``result = yield from do(effect)``. :func:`iterate_flow` drives a flow with blocking I/O and
+:func:`aiterate_flow` with ``await``; nothing else differs between
+:class:`~ray_jobs_client.JobSubmissionClient` and :class:`~ray_jobs_client.AsyncJobSubmissionClient`.
+
+One rule for the clients' methods: an operation that is exactly one exchange is a :class:`Call`
+given to ``_send``; anything more is a flow given to ``_run`` (or, when it yields log text, iterated).
 """
 
 from __future__ import annotations
@@ -46,8 +51,22 @@ from .transport import call_deadline, permanent_failure, retry_after_seconds
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: A multi-step operation: yields calls (or pauses), receives their results, returns its result.
-Flow = Generator["Call[Any] | Pause", Any, T]
+
+class Effect(Generic[T]):
+    """Something a flow asks its driver to do; the driver sends back a ``T`` or throws an error."""
+
+    __slots__ = ()
+
+
+#: A multi-step operation: yields effects, receives their results, returns its result.
+Flow = Generator[Effect[Any], Any, T]
+
+
+def do(effect: Effect[T]) -> Flow[T]:
+    """Ask the driver for ``effect`` and return its result, typed: ``details = yield from do(call)``."""
+    result: T = yield effect
+    return result
+
 
 # Bodies are kept whole in exceptions (Ray does) up to this size, then cut: an HTML page from a
 # proxy or a huge traceback should not flood a log line.
@@ -63,7 +82,7 @@ class Endpoint(Protocol):
 
 
 @attrs.frozen
-class Call(Generic[T]):
+class Call(Effect[T]):
     """One HTTP exchange through a generated ``*_detailed`` endpoint."""
 
     endpoint: Endpoint
@@ -85,10 +104,26 @@ class Call(Generic[T]):
 
 
 @attrs.frozen
-class Pause:
-    """Yielded by a flow to wait before its next call (``time.sleep`` or ``asyncio.sleep``)."""
+class Pause(Effect[None]):
+    """Wait before the next effect (``time.sleep`` or ``asyncio.sleep``)."""
 
     seconds: float
+
+
+@attrs.frozen
+class Emit(Effect[None]):
+    """Hand log text to whoever iterates the flow (the log followers and downloads)."""
+
+    text: str
+
+
+class StreamEvent(Exception):
+    """How a driver reports what happened to the log stream (see :mod:`ray_jobs_client._follow`):
+    thrown into the flow like a failed call."""
+
+
+#: What a driver throws into a flow instead of raising it.
+FLOW_ERRORS = (JobsClientError, StreamEvent)
 
 
 # --------------------------------------------------------------------------- responses → results
@@ -336,41 +371,78 @@ async def asend(call: Call[T], api: Any, base_url: str) -> T:
     return check_response(call, response.status_code, response.parsed, response.content, response.headers)
 
 
-def run_flow(flow: Flow[R], perform: Callable[[Call[Any]], Any]) -> R:
-    """Drive a flow with a blocking ``perform``; a failed call is thrown into the flow."""
+def iterate_flow(flow: Flow[R], perform: Callable[[Effect[Any]], Any]) -> Generator[str, None, R]:
+    """Drive a flow with blocking I/O: yield the text it emits and return its result.
+
+    ``perform`` does every effect other than a pause or an emit; what it raises (see
+    :data:`FLOW_ERRORS`) is thrown into the flow, which may handle it.
+    """
     try:
-        call = next(flow)
+        effect = next(flow)
         while True:
-            if isinstance(call, Pause):
-                time.sleep(call.seconds)
-                call = flow.send(None)
-                continue
+            result = None
             try:
-                result = perform(call)
-            except JobsClientError as exc:
-                call = flow.throw(exc)
+                if isinstance(effect, Emit):
+                    yield effect.text
+                elif isinstance(effect, Pause):
+                    time.sleep(effect.seconds)
+                else:
+                    result = perform(effect)
+            except FLOW_ERRORS as exc:
+                effect = flow.throw(exc)
             else:
-                call = flow.send(result)
+                effect = flow.send(result)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
+    finally:
+        flow.close()
 
 
-async def arun_flow(flow: Flow[R], perform: Callable[[Call[Any]], Awaitable[Any]]) -> R:
-    """Drive a flow with an awaitable ``perform``; a failed call is thrown into the flow."""
+def run_flow(flow: Flow[R], perform: Callable[[Any], Any]) -> R:
+    """Drive a flow that emits no text with blocking I/O and return its result."""
+    steps = iterate_flow(flow, perform)
+    try:
+        text = next(steps)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    steps.close()
+    raise TypeError(f"this flow emits log text ({text[:40]!r}…): iterate it with iterate_flow")
+
+
+async def aiterate_flow(
+    flow: Flow[Any], perform: Callable[[Effect[Any]], Awaitable[Any]]
+) -> AsyncIterator[str]:
+    """Drive a flow with ``await``: yield the text it emits (see :func:`iterate_flow`)."""
     import asyncio  # here, not at the top: sync-only programs never need it
 
     try:
-        call = next(flow)
+        effect = next(flow)
         while True:
-            if isinstance(call, Pause):
-                await asyncio.sleep(call.seconds)
-                call = flow.send(None)
-                continue
+            result = None
             try:
-                result = await perform(call)
-            except JobsClientError as exc:
-                call = flow.throw(exc)
+                if isinstance(effect, Emit):
+                    yield effect.text
+                elif isinstance(effect, Pause):
+                    await asyncio.sleep(effect.seconds)
+                else:
+                    result = await perform(effect)
+            except FLOW_ERRORS as exc:
+                effect = flow.throw(exc)
             else:
-                call = flow.send(result)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+                effect = flow.send(result)
+    except StopIteration:
+        return
+    finally:
+        flow.close()
+
+
+async def arun_flow(flow: Flow[R], perform: Callable[[Any], Awaitable[Any]]) -> R:
+    """Drive a flow that emits no text with ``await`` and return its result."""
+    kept: list[R] = []
+    async for text in aiterate_flow(_keeping_result(flow, kept), perform):
+        raise TypeError(f"this flow emits log text ({text[:40]!r}…): iterate it with aiterate_flow")
+    return kept[0]
+
+
+def _keeping_result(flow: Flow[R], kept: list[R]) -> Flow[None]:
+    kept.append((yield from flow))

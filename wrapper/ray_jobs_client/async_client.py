@@ -4,35 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
-from httpx_ws import (
-    AsyncWebSocketSession,
-    WebSocketDisconnect,
-    WebSocketNetworkError,
-    WebSocketUpgradeError,
-    aconnect_ws,
-)
+from httpx_ws import AsyncWebSocketSession, aconnect_ws
 from ray_jobs_api.client import Client as ApiClient
 
 from . import _calls
 from ._base import ClientBase, ProgressCallback
-from ._core import Call, Flow, aremember_response, arun_flow, asend, refused_upgrade_body, translating_errors
-from .errors import APIConnectionError, EventLoopError, JobNotFoundError, LogDecodeError, ServerError
-from .logs import (
-    WEBSOCKET_READ_BYTES,
-    LogCursor,
-    LogDownload,
-    stream_closed_by_server,
-    tail_path,
-    upgrade_refusal,
-    warn_log_unsendable,
+from ._core import (
+    Call,
+    Effect,
+    Flow,
+    aiterate_flow,
+    aremember_response,
+    arun_flow,
+    asend,
+    translating_errors,
 )
+from ._follow import (
+    CloseStream,
+    DownloadStart,
+    OpenDownload,
+    OpenStream,
+    ReadDownload,
+    Receive,
+    stream_events,
+)
+from .defaults import WEBSOCKET_READ_BYTES
+from .errors import EventLoopError
+from .logs import LogCursor
 from .models import JobDetails, JobStatus
-from .outage import Outage
 from .transport import AsyncRetryTransport, AsyncThroughClient
 
 if TYPE_CHECKING:
@@ -227,7 +231,7 @@ class AsyncJobSubmissionClient(ClientBase):
         sends the log from its start again and the part already yielded is skipped.
         """
         await self._ready()
-        async for piece in self._download_logs(job_id, LogCursor()):
+        async for piece in self._iterate(self._download_flow(job_id, LogCursor())):
             yield piece
 
     async def wait_until_finished(
@@ -256,132 +260,85 @@ class AsyncJobSubmissionClient(ClientBase):
         error: the iterator still ends only once the job is terminal.
         """
         await self._ready()
+        async for chunk in self._iterate(self._follow_flow(job_id)):
+            yield chunk
+
+    async def _iterate(self, flow: Flow[None]) -> AsyncIterator[str]:
+        """Run a flow that emits log text (see :mod:`ray_jobs_client._follow`), yielding the text."""
+        io = _AsyncLogIO(self._http, self._send, self._settings.display_address)
         try:
-            async for chunk in self._follow_logs(job_id):
-                yield chunk
-        except LogDecodeError as exc:
-            warn_log_unsendable(exc)
-            await self.wait_until_finished(job_id, poll=self._settings.tail_policy.poll_interval)
+            async for text in aiterate_flow(flow, io.perform):
+                yield text
+        finally:
+            await io.aclose()
 
-    async def _follow_logs(self, job_id: str) -> AsyncIterator[str]:
-        policy = self._settings.tail_policy
-        cursor = LogCursor()
-        failures = 0
-        reason = ""
-        path = tail_path(job_id)
-        outage = self._outage(f"following the log of job {job_id}")
-        while True:
-            cursor.new_connection()
-            closed_by_server = False
-            try:
-                async with _open_websocket(path, self._http) as ws:
-                    outage.seen()
-                    while True:
-                        try:
-                            fresh = cursor.accept(await ws.receive_text(timeout=policy.idle_check_interval))
-                        except TimeoutError:
-                            if (await self._run(self._job_status_flow(outage, job_id))).is_terminal():
-                                break
-                            continue
-                        if fresh:
-                            failures = 0
-                            yield fresh
-            except WebSocketDisconnect as exc:
-                reason = f"closed with code {exc.code}"
-                closed_by_server = stream_closed_by_server(exc.code)
-            except WebSocketUpgradeError as exc:
-                refusal = upgrade_refusal(
-                    job_id, exc.response.status_code, refused_upgrade_body(exc.response)
+
+class _AsyncLogIO:
+    """The log flows' effects with ``await``, for one run of a flow (see ``client._SyncLogIO``)."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, send: Callable[[Call[Any]], Awaitable[Any]], base_url: str
+    ) -> None:
+        self._http, self._send, self._base_url = http, send, base_url
+        self._stream = contextlib.AsyncExitStack()
+        self._ws: AsyncWebSocketSession | None = None
+        self._download = contextlib.AsyncExitStack()
+        self._body: AsyncIterator[bytes] | None = None
+        self._download_call: Call[Any] | None = None
+
+    async def perform(self, effect: Effect[Any]) -> Any:
+        if isinstance(effect, Call):
+            return await self._send(effect)
+        if isinstance(effect, Receive):
+            return await self._receive(effect.timeout)
+        if isinstance(effect, ReadDownload):
+            assert self._body is not None and self._download_call is not None, "ReadDownload first"
+            with translating_errors(self._download_call, self._base_url):
+                return await anext(self._body, b"")
+        if isinstance(effect, OpenStream):
+            return await self._open_stream(effect.path)
+        if isinstance(effect, OpenDownload):
+            return await self._open_download(effect)
+        if isinstance(effect, CloseStream):
+            return await self._close_stream()
+        raise TypeError(f"no driver for {effect!r}")
+
+    async def _open_stream(self, path: str) -> None:
+        await self._close_stream()
+        with stream_events():
+            self._ws = await self._stream.enter_async_context(
+                aconnect_ws(
+                    path,
+                    self._http,
+                    keepalive_ping_interval_seconds=None,
+                    max_message_size_bytes=WEBSOCKET_READ_BYTES,
                 )
-                if refusal is None:
-                    async for chunk in self._poll_logs(job_id, cursor, outage):
-                        yield chunk
-                    return
-                if not outage.in_doubt(refusal):
-                    raise refusal from exc
-                reason = f"refused: {refusal}"  # a head going down? the status check decides
-            except (WebSocketNetworkError, httpx.TransportError) as exc:
-                reason = f"connection lost: {exc!r}"
-            # The stream's end is never trusted (a proxy's cut looks like the server's normal close):
-            # the status decides, and a final download recovers what the stream did not deliver.
-            if (await self._run(self._job_status_flow(outage, job_id))).is_terminal():
-                async for piece in self._download_logs(job_id, cursor, outage):
-                    yield piece
-                return
-            if closed_by_server:  # raises LogDecodeError if the server cannot read the log
-                try:
-                    async for piece in self._download_logs(job_id, cursor, outage):
-                        yield piece
-                except JobNotFoundError as exc:
-                    if not outage.in_doubt(exc):
-                        raise
-            failures += 1
-            error = policy.give_up(job_id, failures, reason)
-            if error is not None:
-                raise error
-            await asyncio.sleep(policy.backoff(failures))
+            )
 
-    async def _poll_logs(self, job_id: str, cursor: LogCursor, outage: Outage) -> AsyncIterator[str]:
-        while True:
-            final = (await self._run(self._job_status_flow(outage, job_id))).is_terminal()  # then complete
-            async for piece in self._download_logs(job_id, cursor, outage):
-                yield piece
-            if final:
-                return
-            await asyncio.sleep(self._settings.tail_policy.poll_interval)
-
-    async def _download_logs(
-        self, job_id: str, cursor: LogCursor, outage: Outage | None = None
-    ) -> AsyncIterator[str]:
-        """``GET …/logs`` streamed: what ``cursor`` has not delivered yet, in pieces, resumed if cut
-        (and through an outage of the server, within its patience)."""
-        call = _calls.get_job_logs(job_id)
-        download = LogDownload(job_id, cursor)
-        outage = outage or self._outage(f"downloading the log of job {job_id}")
-        attempt = 0
-        while True:
-            download.restart()
-            receiving = False
+    async def _receive(self, timeout: float) -> str | None:
+        assert self._ws is not None, "Receive before OpenStream"
+        with stream_events():
             try:
-                with translating_errors(call, self._settings.display_address):
-                    async with self._http.stream("GET", download.url_path) as response:
-                        if response.status_code != 200:
-                            body = await response.aread()
-                            raise download.refused(response.status_code, body, response.headers)
-                        receiving = True
-                        outage.succeeded()
-                        async for data in response.aiter_bytes():
-                            if piece := download.feed(data):
-                                yield piece
-                if piece := download.finish():
-                    yield piece
-                return
-            except (APIConnectionError, ServerError) as exc:
-                pause, attempt = self._download_pause(outage, download, exc, receiving, attempt)
-                await asyncio.sleep(pause)
+                return await self._ws.receive_text(timeout=timeout)
+            except TimeoutError:
+                return None
 
+    async def _close_stream(self) -> None:
+        self._ws = None
+        with contextlib.suppress(Exception):  # a stream that failed may fail to close, too
+            await self._stream.aclose()
 
-@contextlib.asynccontextmanager
-async def _open_websocket(path: str, http: httpx.AsyncClient) -> AsyncIterator[AsyncWebSocketSession]:
-    """httpx-ws's async session runs in an anyio task group, which wraps whatever escapes the block
-    (even our own ``WebSocketDisconnect``) in an exception group; unwrap a lone exception."""
-    ws: AsyncWebSocketSession
-    try:
-        async with aconnect_ws(
-            path, http, keepalive_ping_interval_seconds=None, max_message_size_bytes=WEBSOCKET_READ_BYTES
-        ) as ws:
-            yield ws
-    except BaseExceptionGroup as group:
-        leaf = _lone_exception(group)
-        if leaf is None:
-            raise
-        raise leaf from group
+    async def _open_download(self, effect: OpenDownload) -> DownloadStart:
+        await self._download.aclose()
+        self._download_call = effect.call
+        with translating_errors(effect.call, self._base_url):
+            response = await self._download.enter_async_context(self._http.stream("GET", effect.url_path))
+            if response.status_code != 200:
+                return DownloadStart(response.status_code, response.headers, await response.aread())
+        self._body = response.aiter_bytes()
+        return DownloadStart(200, response.headers)
 
-
-def _lone_exception(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    while len(group.exceptions) == 1:
-        only = group.exceptions[0]
-        if not isinstance(only, BaseExceptionGroup):
-            return only
-        group = only
-    return None
+    async def aclose(self) -> None:
+        await self._close_stream()
+        with contextlib.suppress(Exception):
+            await self._download.aclose()

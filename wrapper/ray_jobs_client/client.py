@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from ray_jobs_api.client import Client as ApiClient
 
 from . import _calls
 from ._base import ClientBase, ProgressCallback
-from ._core import Call, Flow, refused_upgrade_body, remember_response, run_flow, send, translating_errors
-from .errors import APIConnectionError, JobNotFoundError, LogDecodeError, ServerError
-from .logs import (
-    WEBSOCKET_READ_BYTES,
-    LogCursor,
-    LogDownload,
-    stream_closed_by_server,
-    tail_path,
-    upgrade_refusal,
-    warn_log_unsendable,
+from ._core import Call, Effect, Flow, iterate_flow, remember_response, run_flow, send, translating_errors
+from ._follow import (
+    CloseStream,
+    DownloadStart,
+    OpenDownload,
+    OpenStream,
+    ReadDownload,
+    Receive,
+    stream_events,
 )
+from .defaults import WEBSOCKET_READ_BYTES
+from .logs import LogCursor
 from .models import JobDetails, JobStatus
-from .outage import Outage
 from .transport import RetryTransport, ThroughClient
+
+if TYPE_CHECKING:
+    from httpx_ws import WebSocketSession
 
 __all__ = ["JobSubmissionClient"]
 
@@ -161,7 +164,7 @@ class JobSubmissionClient(ClientBase):
         sends the log from its start again and the part already yielded is skipped.
         """
         self._ensure_open()
-        yield from self._download_logs(job_id, LogCursor())
+        yield from self._iterate(self._download_flow(job_id, LogCursor()))
 
     async def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
         """Ray's async log iterator: yields chunks of the log until the job has finished.
@@ -203,115 +206,85 @@ class JobSubmissionClient(ClientBase):
         only once the job is terminal.
         """
         self._ensure_open()
+        yield from self._iterate(self._follow_flow(job_id))
+
+    def _iterate(self, flow: Flow[None]) -> Iterator[str]:
+        """Run a flow that emits log text (see :mod:`ray_jobs_client._follow`), yielding the text."""
+        io = _SyncLogIO(self._http, self._send, self._settings.display_address)
         try:
-            yield from self._follow_logs(job_id)
-        except LogDecodeError as exc:
-            warn_log_unsendable(exc)
-            self.wait_until_finished(job_id, poll=self._settings.tail_policy.poll_interval)
+            yield from iterate_flow(flow, io.perform)
+        finally:
+            io.close()
 
-    def _follow_logs(self, job_id: str) -> Iterator[str]:
-        policy = self._settings.tail_policy
-        cursor = LogCursor()
-        failures = 0
-        reason = ""
-        path = tail_path(job_id)
-        outage = self._outage(f"following the log of job {job_id}")
+
+class _SyncLogIO:
+    """The log flows' effects with blocking I/O, for one run of a flow: at most one log stream and
+    one download open at a time, both closed when the run ends."""
+
+    def __init__(self, http: httpx.Client, send: Callable[[Call[Any]], Any], base_url: str) -> None:
+        self._http, self._send, self._base_url = http, send, base_url
+        self._stream = contextlib.ExitStack()
+        self._ws: WebSocketSession | None = None
+        self._download = contextlib.ExitStack()
+        self._body: Iterator[bytes] = iter(())
+        self._download_call: Call[Any] | None = None
+
+    def perform(self, effect: Effect[Any]) -> Any:
+        if isinstance(effect, Call):
+            return self._send(effect)
+        if isinstance(effect, Receive):
+            return self._receive(effect.timeout)
+        if isinstance(effect, ReadDownload):
+            assert self._download_call is not None, "ReadDownload before OpenDownload"
+            with translating_errors(self._download_call, self._base_url):
+                return next(self._body, b"")
+        if isinstance(effect, OpenStream):
+            return self._open_stream(effect.path)
+        if isinstance(effect, OpenDownload):
+            return self._open_download(effect)
+        if isinstance(effect, CloseStream):
+            return self._close_stream()
+        raise TypeError(f"no driver for {effect!r}")
+
+    def _open_stream(self, path: str) -> None:
         # Imported here: the WebSocket stack is only needed by programs that follow logs.
-        from httpx_ws import (
-            WebSocketDisconnect,
-            WebSocketNetworkError,
-            WebSocketSession,
-            WebSocketUpgradeError,
-            connect_ws,
-        )
+        from httpx_ws import connect_ws
 
-        ws: WebSocketSession
-        while True:
-            cursor.new_connection()
-            closed_by_server = False
-            try:
-                with connect_ws(
+        self._close_stream()
+        with stream_events():
+            self._ws = self._stream.enter_context(
+                connect_ws(
                     path,
                     self._http,
                     keepalive_ping_interval_seconds=None,
                     max_message_size_bytes=WEBSOCKET_READ_BYTES,
-                ) as ws:
-                    outage.seen()
-                    while True:
-                        try:
-                            fresh = cursor.accept(ws.receive_text(timeout=policy.idle_check_interval))
-                        except queue.Empty:
-                            if self._run(self._job_status_flow(outage, job_id)).is_terminal():
-                                break
-                            continue
-                        if fresh:
-                            failures = 0
-                            yield fresh
-            except WebSocketDisconnect as exc:
-                reason = f"closed with code {exc.code}"
-                closed_by_server = stream_closed_by_server(exc.code)
-            except WebSocketUpgradeError as exc:
-                refusal = upgrade_refusal(
-                    job_id, exc.response.status_code, refused_upgrade_body(exc.response)
                 )
-                if refusal is None:
-                    yield from self._poll_logs(job_id, cursor, outage)
-                    return
-                if not outage.in_doubt(refusal):
-                    raise refusal from exc
-                reason = f"refused: {refusal}"  # a head going down? the status check decides
-            except (WebSocketNetworkError, httpx.TransportError) as exc:
-                reason = f"connection lost: {exc!r}"
-            # The stream's end is never trusted (a proxy's cut looks like the server's normal close):
-            # the status decides, and a final download recovers what the stream did not deliver.
-            if self._run(self._job_status_flow(outage, job_id)).is_terminal():
-                yield from self._download_logs(job_id, cursor, outage)
-                return
-            if closed_by_server:  # raises LogDecodeError if the server cannot read the log
-                try:
-                    yield from self._download_logs(job_id, cursor, outage)
-                except JobNotFoundError as exc:
-                    if not outage.in_doubt(exc):
-                        raise
-            failures += 1
-            error = policy.give_up(job_id, failures, reason)
-            if error is not None:
-                raise error
-            time.sleep(policy.backoff(failures))
+            )
 
-    def _poll_logs(self, job_id: str, cursor: LogCursor, outage: Outage) -> Iterator[str]:
-        while True:
-            final = self._run(self._job_status_flow(outage, job_id)).is_terminal()  # then complete
-            yield from self._download_logs(job_id, cursor, outage)
-            if final:
-                return
-            time.sleep(self._settings.tail_policy.poll_interval)
-
-    def _download_logs(self, job_id: str, cursor: LogCursor, outage: Outage | None = None) -> Iterator[str]:
-        """``GET …/logs`` streamed: what ``cursor`` has not delivered yet, in pieces, resumed if cut
-        (and through an outage of the server, within its patience)."""
-        call = _calls.get_job_logs(job_id)
-        download = LogDownload(job_id, cursor)
-        outage = outage or self._outage(f"downloading the log of job {job_id}")
-        attempt = 0
-        while True:
-            download.restart()
-            receiving = False
+    def _receive(self, timeout: float) -> str | None:
+        assert self._ws is not None, "Receive before OpenStream"
+        with stream_events():
             try:
-                with (
-                    translating_errors(call, self._settings.display_address),
-                    self._http.stream("GET", download.url_path) as response,
-                ):
-                    if response.status_code != 200:
-                        raise download.refused(response.status_code, response.read(), response.headers)
-                    receiving = True
-                    outage.succeeded()
-                    for data in response.iter_bytes():
-                        if piece := download.feed(data):
-                            yield piece
-                if piece := download.finish():
-                    yield piece
-                return
-            except (APIConnectionError, ServerError) as exc:
-                pause, attempt = self._download_pause(outage, download, exc, receiving, attempt)
-                time.sleep(pause)
+                return self._ws.receive_text(timeout=timeout)
+            except queue.Empty:
+                return None
+
+    def _close_stream(self) -> None:
+        self._ws = None
+        with contextlib.suppress(Exception):  # a stream that failed may fail to close, too
+            self._stream.close()
+
+    def _open_download(self, effect: OpenDownload) -> DownloadStart:
+        self._download.close()
+        self._download_call = effect.call
+        with translating_errors(effect.call, self._base_url):
+            response = self._download.enter_context(self._http.stream("GET", effect.url_path))
+            if response.status_code != 200:
+                return DownloadStart(response.status_code, response.headers, response.read())
+        self._body = response.iter_bytes()
+        return DownloadStart(200, response.headers)
+
+    def close(self) -> None:
+        self._close_stream()
+        with contextlib.suppress(Exception):
+            self._download.close()
