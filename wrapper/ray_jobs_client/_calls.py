@@ -6,8 +6,9 @@ This is the only module that touches ``ray_jobs_api``'s endpoint functions and p
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import IO, Any
+from typing import IO, Any, TypeVar, cast
 
+import attrs
 from ray_jobs_api.api.jobs import (
     delete_job as _delete_job,
 )
@@ -42,7 +43,22 @@ from ray_jobs_api.models import JobDetails as ApiJobDetails
 from ._core import Call
 from .errors import NotFoundError
 from .ids import check_job_id
-from .models import JobDetails, job_details_from_api
+from .models import JobDetails, JobStatus, job_details_from_api
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _then(call: Call[T], convert: Callable[[T], R]) -> Call[R]:
+    """``call`` with ``convert`` applied to each of its results."""
+    assert not call.reads_headers, "a converter of (parsed, headers) cannot be composed"
+    results = {status: _compose(result, convert) for status, result in call.results.items()}
+    untyped: Any = call  # evolve keeps the type parameter; the results now give an R
+    return cast("Call[R]", attrs.evolve(untyped, results=results))
+
+
+def _compose(first: Callable[[Any], T], then: Callable[[T], R]) -> Callable[[Any], R]:
+    return lambda parsed: then(first(parsed))
 
 
 def _expect(kind: type[Any]) -> Callable[[Any], Any]:
@@ -60,6 +76,11 @@ def get_version() -> Call[VersionResponse]:
     return Call(
         _get_version, {}, "GET", "/api/version", {200: _expect(VersionResponse)}, not_found=NotFoundError
     )
+
+
+def get_api_version() -> Call[str]:
+    """The job server's API version (``"4"`` for Ray 2.60)."""
+    return _then(get_version(), lambda version: str(version.version))
 
 
 def submit_job(body: JobSubmitRequest) -> Call[str]:
@@ -89,6 +110,10 @@ def get_job_info(job_id: str) -> Call[JobDetails]:
         f"/api/jobs/{job_id}",
         {200: lambda parsed: job_details_from_api(_expect(ApiJobDetails)(parsed))},
     )
+
+
+def get_job_status(job_id: str) -> Call[JobStatus]:
+    return _then(get_job_info(job_id), lambda details: details.status)
 
 
 def get_job_info_dated(job_id: str) -> Call[tuple[JobDetails, float | None]]:

@@ -24,7 +24,7 @@ from ray_jobs_api.models import (
 from ray_jobs_api.models import RuntimeEnv as ApiRuntimeEnv
 
 from . import _calls
-from ._core import Call, Flow, Pause
+from ._core import Call, Flow, Pause, do
 from ._settings import Settings, check_submit_types, new_submission_id
 from .defaults import DELETE_SETTLE_SECONDS, VANISHED_RECHECK_PAUSE
 from .errors import (
@@ -76,7 +76,7 @@ class Flows:
     def _connect_flow(self) -> Flow[None]:
         """Ray's constructor check: the server answers ``/api/version`` and runs Ray ≥ 2.0."""
         try:
-            version: VersionResponse = yield _calls.get_version()
+            version = yield from do(_calls.get_version())
         except NotFoundError as exc:
             raise UnsupportedServerError(
                 "Version check returned 404. Jobs API is not supported on the Ray cluster. "
@@ -97,14 +97,10 @@ class Flows:
                 "Ray 2.0 or higher."
             )
 
-    def _get_version_flow(self) -> Flow[str]:
-        version: VersionResponse = yield _calls.get_version()
-        return str(version.version)
-
     def _server_version_flow(self) -> Flow[VersionResponse]:
         """The server's versions, asked once per client (the constructor usually has them already)."""
         if self._server_version is None:
-            self._server_version = yield _calls.get_version()
+            self._server_version = yield from do(_calls.get_version())
         return self._server_version
 
     def _require(self, feature: Feature) -> Flow[None]:
@@ -179,7 +175,7 @@ class Flows:
 
         for package in packages:
             # The GET also pins the package server-side until the job references it: never skip it.
-            exists: bool = yield _calls.package_exists(package.protocol, package.package_name)
+            exists = yield from do(_calls.package_exists(package.protocol, package.package_name))
             if exists:
                 logger.info("Package %s already exists, skipping upload.", package.uri)
                 continue
@@ -222,14 +218,14 @@ class Flows:
         attempt = 0
         while True:
             try:
-                result: T = yield attrs.evolve(make_call(), deadline=deadline.at)
+                result = yield from do(attrs.evolve(make_call(), deadline=deadline.at))
                 return result
             except (APIConnectionError, ServerError) as exc:
                 pause = policy.delay(attempt + 1, getattr(exc, "retry_after", None))
                 if attempt < policy.max_retries and is_outage(exc) and deadline.allows(pause):
                     attempt += 1
                     logger.info("%s failed (%s); retry %d.", what, exc, attempt)
-                    yield Pause(pause)
+                    yield from do(Pause(pause))
                     continue
                 settled = settle(exc) if attempt else None
                 if settled is None:
@@ -273,7 +269,7 @@ class Flows:
         error: JobsClientError,
     ) -> Flow[str]:
         submission_id = str(body.submission_id)
-        existing: JobDetails = yield _calls.get_job_info(submission_id)
+        existing = yield from do(_calls.get_job_info(submission_id))
         if (existing.entrypoint, existing.metadata, existing.runtime_env) != (
             body.entrypoint,
             metadata,
@@ -307,13 +303,13 @@ class Flows:
 
     def _settle_before_delete(self, job_id: str) -> Flow[None]:
         try:
-            details, server_time = yield _calls.get_job_info_dated(job_id)
+            details, server_time = yield from do(_calls.get_job_info_dated(job_id))
         except APIStatusError:
             return  # no such job, or a server error: the DELETE itself reports it as Ray's client would
         delay = _delete_settle_delay(details, server_time)
         if delay > 0:
             logger.debug("Job %s ended moments ago; deleting it in %.1f s.", job_id, delay)
-            yield Pause(delay)
+            yield from do(Pause(delay))
 
     def _download_pause(
         self,
@@ -403,7 +399,7 @@ class Flows:
                         last_status=last,
                     )
                 if stop_on_timeout:
-                    yield _calls.stop_job(job_id)
+                    yield from do(_calls.stop_job(job_id))
                 raise JobWaitTimeoutError(
                     f"Job '{job_id}' is still {last} after {timeout} s"
                     + (" (a stop was requested)." if stop_on_timeout else "."),
@@ -411,7 +407,7 @@ class Flows:
                     last_status=last,
                 )
             if not outage.ongoing:
-                yield Pause(poll if remaining is None else min(poll, remaining))
+                yield from do(Pause(poll if remaining is None else min(poll, remaining)))
 
     def _outage(self, what: str) -> Outage:
         return Outage(what, self._settings.display_address, self._settings.outage_policy)
@@ -439,7 +435,7 @@ class Flows:
             try:
                 answered: APIStatusError | None = None
                 try:
-                    result: T = yield make_call()
+                    result = yield from do(make_call())
                 except APIStatusError as exc:
                     vanished = isinstance(exc, JobNotFoundError) and outage.job_seen
                     if is_outage(exc) or not (outage.ongoing or vanished):
@@ -452,17 +448,17 @@ class Flows:
                     outage.seen()
                     return result
                 if isinstance(answered, JobNotFoundError) and outage.doubt_vanished():
-                    yield Pause(within_time(VANISHED_RECHECK_PAUSE, answered))
+                    yield from do(Pause(within_time(VANISHED_RECHECK_PAUSE, answered)))
                     continue
                 raise answered
             except JobsClientError as exc:
                 # Raises when it is no outage, or patience ran out.
-                yield Pause(within_time(outage.failed(exc), exc))
+                yield from do(Pause(within_time(outage.failed(exc), exc)))
 
     def _check_same_cluster(self, job_id: str, failure: APIStatusError | None) -> Flow[None]:
         """After an outage: a server with another ``session_name`` is a restarted cluster."""
         before = self._server_version
-        now: VersionResponse = yield _calls.get_version()
+        now = yield from do(_calls.get_version())
         old, new = _session(before), _session(now)
         if old and new and old != new:
             raise ClusterRestartedError(
@@ -473,10 +469,6 @@ class Flows:
                 old_session=old,
                 new_session=new,
             ) from failure
-
-    def _status_flow(self, job_id: str) -> Flow[JobStatus]:
-        details: JobDetails = yield _calls.get_job_info(job_id)
-        return details.status
 
 
 class _WaitOver(Exception):

@@ -162,7 +162,7 @@ class AsyncJobSubmissionClient(ClientBase):
 
     async def get_version(self) -> str:
         """The job server's API version (``"4"`` for Ray 2.60)."""
-        return await self._run(self._get_version_flow())
+        return await self._send(_calls.get_api_version())
 
     async def submit_job(
         self,
@@ -218,7 +218,7 @@ class AsyncJobSubmissionClient(ClientBase):
 
     async def get_job_status(self, job_id: str) -> JobStatus:
         """The job's current status."""
-        return await self._run(self._status_flow(job_id))
+        return await self._send(_calls.get_job_status(job_id))
 
     async def get_job_logs(self, job_id: str) -> str:
         """The job's whole log so far."""

@@ -90,7 +90,7 @@ class JobSubmissionClient(ClientBase):
 
     def get_version(self) -> str:
         """The job server's API version (``"4"`` for Ray 2.60)."""
-        return self._run(self._get_version_flow())
+        return self._send(_calls.get_api_version())
 
     def submit_job(
         self,
@@ -151,7 +151,7 @@ class JobSubmissionClient(ClientBase):
 
     def get_job_status(self, job_id: str) -> JobStatus:
         """The job's current status."""
-        return self._run(self._status_flow(job_id))
+        return self._send(_calls.get_job_status(job_id))
 
     def get_job_logs(self, job_id: str) -> str:
         """The job's whole log so far."""
