@@ -1,6 +1,9 @@
 """Each job-server operation as a :class:`~ray_jobs_client._core.Call` on the generated endpoints.
 
-This is the only module that touches ``ray_jobs_api``'s endpoint functions and parsed models.
+This is the only module that touches ``ray_jobs_api``'s endpoint functions and parsed models. Each
+operation's method and path come from the generated code (the spec), and each says here whether the
+transport may repeat it after a failure: all do but submit, delete and package uploads, which the
+client retries itself (see ``_flows.Flows._retrying``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from ray_jobs_api.api.jobs import (
 from ray_jobs_api.api.jobs import (
     submit_job as _submit_job,
 )
+from ray_jobs_api.api.jobs import (
+    tail_job_logs as _tail_job_logs,
+)
 from ray_jobs_api.api.packages import get_package as _get_package
 from ray_jobs_api.api.packages import upload_package as _upload_package
 from ray_jobs_api.api.version import get_version as _get_version
@@ -39,8 +45,9 @@ from ray_jobs_api.models import (
     VersionResponse,
 )
 from ray_jobs_api.models import JobDetails as ApiJobDetails
+from ray_jobs_api.types import File
 
-from ._core import Call
+from ._core import Call, call
 from .errors import NotFoundError
 from .ids import check_job_id
 from .models import JobDetails, JobStatus, job_details_from_api
@@ -73,9 +80,7 @@ def _expect(kind: type[Any]) -> Callable[[Any], Any]:
 
 
 def get_version() -> Call[VersionResponse]:
-    return Call(
-        _get_version, {}, "GET", "/api/version", {200: _expect(VersionResponse)}, not_found=NotFoundError
-    )
+    return call(_get_version, {200: _expect(VersionResponse)}, not_found=NotFoundError)
 
 
 def get_api_version() -> Call[str]:
@@ -87,9 +92,8 @@ def submit_job(body: JobSubmitRequest) -> Call[str]:
     def submission_id(parsed: Any) -> str:
         return str(_expect(JobSubmitResponse)(parsed).submission_id)
 
-    return Call(
-        _submit_job, {"body": body}, "POST", "/api/jobs/", {200: submission_id}, not_found=NotFoundError
-    )
+    # Retried by the client: a repeat that answers "already exists" may be this submit's own job.
+    return call(_submit_job, {200: submission_id}, body=body, not_found=NotFoundError, repeatable=False)
 
 
 def list_jobs() -> Call[list[JobDetails]]:
@@ -98,17 +102,15 @@ def list_jobs() -> Call[list[JobDetails]]:
             raise TypeError(f"expected a list, got {type(parsed).__name__}")
         return [job_details_from_api(_expect(ApiJobDetails)(item)) for item in parsed]
 
-    return Call(_list_jobs, {}, "GET", "/api/jobs/", {200: details}, not_found=NotFoundError)
+    return call(_list_jobs, {200: details}, not_found=NotFoundError)
 
 
 def get_job_info(job_id: str) -> Call[JobDetails]:
     check_job_id(job_id)
-    return Call(
+    return call(
         _get_job_info,
-        {"job_or_submission_id": job_id},
-        "GET",
-        f"/api/jobs/{job_id}",
         {200: lambda parsed: job_details_from_api(_expect(ApiJobDetails)(parsed))},
+        job_or_submission_id=job_id,
     )
 
 
@@ -123,14 +125,7 @@ def get_job_info_dated(job_id: str) -> Call[tuple[JobDetails, float | None]]:
     def dated(parsed: Any, headers: Mapping[str, str]) -> tuple[JobDetails, float | None]:
         return job_details_from_api(_expect(ApiJobDetails)(parsed)), _server_time(headers)
 
-    return Call(
-        _get_job_info,
-        {"job_or_submission_id": job_id},
-        "GET",
-        f"/api/jobs/{job_id}",
-        {200: dated},
-        reads_headers=True,
-    )
+    return attrs.evolve(call(_get_job_info, {200: dated}, job_or_submission_id=job_id), reads_headers=True)
 
 
 def _server_time(headers: Mapping[str, str]) -> float | None:
@@ -144,59 +139,64 @@ def _server_time(headers: Mapping[str, str]) -> float | None:
 
 def stop_job(job_id: str) -> Call[bool]:
     check_job_id(job_id)
-    return Call(
+    return call(
         _stop_job,
-        {"job_or_submission_id": job_id},
-        "POST",
-        f"/api/jobs/{job_id}/stop",
         {200: lambda parsed: bool(_expect(JobStopResponse)(parsed).stopped)},
+        job_or_submission_id=job_id,
     )
 
 
 def delete_job(job_id: str) -> Call[bool]:
     check_job_id(job_id)
-    return Call(
+    # Retried by the client: a repeat that answers "does not exist" may follow this delete's own success.
+    return call(
         _delete_job,
-        {"job_or_submission_id": job_id},
-        "DELETE",
-        f"/api/jobs/{job_id}",
         {200: lambda parsed: bool(_expect(JobDeleteResponse)(parsed).deleted)},
+        repeatable=False,
+        job_or_submission_id=job_id,
     )
 
 
 def get_job_logs(job_id: str) -> Call[str]:
     check_job_id(job_id)
-    return Call(
+    return call(
         _get_job_logs,
-        {"job_or_submission_id": job_id},
-        "GET",
-        f"/api/jobs/{job_id}/logs",
         {200: lambda parsed: _expect(str)(_expect(JobLogsResponse)(parsed).logs)},
+        job_or_submission_id=job_id,
     )
+
+
+def tail_job_logs_path(job_id: str) -> str:
+    """The log WebSocket's path (the id percent-encoded), as the generated endpoint builds it."""
+    check_job_id(job_id)
+    return str(_tail_job_logs._get_kwargs(job_or_submission_id=job_id)["url"])
 
 
 def package_exists(protocol: str, package_name: str) -> Call[bool]:
     """GET on a package: True if it exists (and pins it for a while), False on 404."""
-    return Call(
+    return call(
         _get_package,
-        {"protocol": protocol, "package_name": package_name},
-        "GET",
-        f"/api/packages/{protocol}/{package_name}",
         {200: lambda _: True, 404: lambda _: False},
         not_found=NotFoundError,
+        protocol=protocol,
+        package_name=package_name,
     )
 
 
 def upload_package(
     protocol: str, package_name: str, file: IO[bytes], progress: Callable[[int], None] | None = None
 ) -> Call[None]:
-    return Call(
-        _upload_package,
-        {"protocol": protocol, "package_name": package_name},
-        "PUT",
-        f"/api/packages/{protocol}/{package_name}",
-        {200: lambda _: None},
-        not_found=NotFoundError,
+    # Retried by the client (the body is a stream, which the transport cannot send twice).
+    return attrs.evolve(
+        call(
+            _upload_package,
+            {200: lambda _: None},
+            body=File(payload=file),  # type: ignore[arg-type]  # any binary file
+            not_found=NotFoundError,
+            repeatable=False,
+            protocol=protocol,
+            package_name=package_name,
+        ),
         upload=file,
         upload_progress=progress,
     )

@@ -21,6 +21,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from typing import IO, Any, Generic, Protocol, TypeVar
+from urllib.parse import unquote
 
 import attrs
 import httpx
@@ -46,7 +47,7 @@ from .errors import (
     UnauthorizedError,
     UnexpectedResponseError,
 )
-from .transport import call_deadline, permanent_failure, retry_after_seconds
+from .transport import call_context, permanent_failure, retry_after_seconds
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -76,6 +77,8 @@ _MAX_BODY_IN_MESSAGE = 8192
 class Endpoint(Protocol):
     """A generated endpoint module (``ray_jobs_api.api.<tag>.<operation>``)."""
 
+    def _get_kwargs(self, *args: Any, **kwargs: Any) -> dict[str, Any]: ...
+
     def sync_detailed(self, *args: Any, **kwargs: Any) -> Any: ...
 
     async def asyncio_detailed(self, *args: Any, **kwargs: Any) -> Any: ...
@@ -83,10 +86,12 @@ class Endpoint(Protocol):
 
 @attrs.frozen
 class Call(Effect[T]):
-    """One HTTP exchange through a generated ``*_detailed`` endpoint."""
+    """One HTTP exchange through a generated ``*_detailed`` endpoint (build it with :func:`call`)."""
 
     endpoint: Endpoint
     kwargs: Mapping[str, Any]
+    #: The request's method and path as the generated endpoint builds them (the path's parameters
+    #: decoded, as messages show them).
     method: str
     path: str
     #: status code → converter from the generated ``parsed`` value to the call's result (called as
@@ -101,6 +106,36 @@ class Call(Effect[T]):
     #: when set (``time.monotonic``), the exchange and the transport's retries end by then: flows that
     #: retry a call themselves keep all their attempts within one deadline.
     deadline: float | None = None
+    #: whether the transport may repeat the request after it may have reached the server (see
+    #: :meth:`~ray_jobs_client.transport.RetryPolicy.may_repeat`); False for the operations the
+    #: client retries itself.
+    repeatable: bool = True
+    #: the request's URL path as sent (parameters percent-encoded).
+    url: str = ""
+
+
+def call(
+    endpoint: Endpoint,
+    results: Mapping[int, Callable[..., T]],
+    *,
+    body: Any = None,
+    not_found: type[NotFoundError] = JobNotFoundError,
+    repeatable: bool = True,
+    **params: Any,
+) -> Call[T]:
+    """A :class:`Call` of a generated endpoint, its method and path taken from the generated code."""
+    kwargs = params if body is None else {**params, "body": body}
+    request = endpoint._get_kwargs(**kwargs)
+    return Call(
+        endpoint,
+        kwargs,
+        request["method"].upper(),
+        unquote(request["url"]),
+        results,
+        not_found=not_found,
+        repeatable=repeatable,
+        url=request["url"],
+    )
 
 
 @attrs.frozen
@@ -356,7 +391,7 @@ def send(call: Call[T], api: Any, base_url: str) -> T:
     kwargs: Mapping[str, Any] = call.kwargs
     if call.upload is not None:
         kwargs = _with_body(call, _ProgressReader(call.upload, call.upload_progress))
-    with call_deadline(call.deadline), translating_errors(call, base_url):
+    with call_context(deadline=call.deadline, repeatable=call.repeatable), translating_errors(call, base_url):
         response = call.endpoint.sync_detailed(client=api, **kwargs)
     return check_response(call, response.status_code, response.parsed, response.content, response.headers)
 
@@ -366,7 +401,7 @@ async def asend(call: Call[T], api: Any, base_url: str) -> T:
     kwargs: Mapping[str, Any] = call.kwargs
     if call.upload is not None:
         kwargs = _with_body(call, _async_chunks(call.upload, call.upload_progress))
-    with call_deadline(call.deadline), translating_errors(call, base_url):
+    with call_context(deadline=call.deadline, repeatable=call.repeatable), translating_errors(call, base_url):
         response = await call.endpoint.asyncio_detailed(client=api, **kwargs)
     return check_response(call, response.status_code, response.parsed, response.content, response.headers)
 

@@ -187,7 +187,7 @@ class LogFlows(Flows):
             download.restart()
             receiving = False
             try:
-                start = yield from do(OpenDownload(call, download.url_path))
+                start = yield from do(OpenDownload(call, call.url))
                 if start.status_code != 200:
                     raise download.refused(start.status_code, start.body, start.headers)
                 receiving = True

@@ -25,7 +25,7 @@ import logging
 import random
 import re
 from collections.abc import Mapping
-from urllib.parse import quote
+from urllib.parse import unquote
 
 import attrs
 
@@ -41,7 +41,6 @@ from .errors import (
     LogStreamError,
     UnexpectedResponseError,
 )
-from .ids import check_job_id
 from .transport import retry_after_seconds
 
 __all__ = [
@@ -60,8 +59,9 @@ logger = logging.getLogger("ray_jobs_client")
 
 def tail_path(job_id: str) -> str:
     """The log WebSocket's path, the id percent-encoded as the generated endpoints encode it."""
-    check_job_id(job_id)
-    return f"/api/jobs/{quote(job_id, safe='')}/logs/tail"
+    from . import _calls
+
+    return _calls.tail_job_logs_path(job_id)
 
 
 @attrs.define
@@ -120,7 +120,7 @@ def upgrade_refusal(job_id: str, status_code: int, body: str) -> Exception | Non
     job, driver job, auth); ``None`` when the WebSocket itself is the problem (a proxy that does not
     pass upgrades), in which case the caller polls ``GET …/logs`` instead.
     """
-    path = f"/api/jobs/{job_id}/logs/tail"
+    path = unquote(tail_path(job_id))
     error = error_for_status(status_code, body, method="GET", path=path, not_found=JobNotFoundError)
     # A route miss (`404: Not Found`) is a NotFoundError but not a JobNotFoundError: poll then.
     if isinstance(error, JobNotFoundError | BadRequestError | AuthenticationError):
@@ -173,12 +173,15 @@ class LogDownload:
 
     @property
     def url_path(self) -> str:
-        return f"/api/jobs/{quote(self.job_id, safe='')}/logs"
+        """The path as sent (the id percent-encoded)."""
+        from . import _calls
+
+        return _calls.get_job_logs(self.job_id).url
 
     @property
     def path(self) -> str:
         """The path as error messages name it (the id as given, like every other call's)."""
-        return f"/api/jobs/{self.job_id}/logs"
+        return unquote(self.url_path)
 
     def restart(self) -> None:
         self.cursor.new_connection()

@@ -11,10 +11,12 @@ What is retried, with capped exponential backoff and full jitter (``Retry-After`
   except those that repeating cannot fix: TLS failures (a certificate that is not trusted, ``https://``
   to a plain-HTTP server, a client certificate refused) and a host name that does not exist;
 * failures after the request was sent (reset, dropped keep-alive connection, read timeout) and
-  429/502/503/504 answers — for every request whose repetition cannot duplicate work: all of this API's
-  calls except ``POST /api/jobs/`` (submit), which the client retries itself so that it can tell
-  "my first attempt already created the job" from a real duplicate; and only when the body can be
-  sent again (bytes, not a consumed stream — package uploads are retried by the client).
+  429/502/503/504 answers — for every request whose repetition cannot duplicate work, and only when
+  its body can be sent again (bytes, not a consumed stream). Which operations those are is decided
+  per operation where the clients describe them (``_calls.py``): submit, delete and package uploads
+  are retried by the client itself, which can tell "my first attempt already did it" from a real
+  error; the others (reads, stop) may be repeated here. A request made outside those operations (the
+  log stream's handshake, the streamed log download) may be repeated if its method is safe (GET).
 """
 
 from __future__ import annotations
@@ -94,14 +96,13 @@ class RetryPolicy:
     def may_repeat(self, request: httpx.Request) -> bool:
         """Can ``request`` be sent again after it may have reached the server?
 
-        Submit and delete are retried by the client itself, which can tell a real error from the
-        effect of its own lost first attempt ("already exists", "does not exist").
+        As its operation says (see :func:`call_context`); a request made outside any operation, if
+        its method is safe. Never when its body was a stream, which cannot be sent twice.
         """
-        if request.method == "DELETE" or (
-            request.method == "POST" and request.url.path.endswith("/api/jobs/")
-        ):
-            return False
-        return isinstance(request.stream, httpx.ByteStream)
+        repeatable = _call_repeatable.get()
+        if repeatable is None:
+            repeatable = request.method in _SAFE_METHODS
+        return repeatable and isinstance(request.stream, httpx.ByteStream)
 
     def should_retry_status(self, request: httpx.Request, response: httpx.Response, attempt: int) -> bool:
         """Retry after this answer? A transient status, attempts left, and a request safe to repeat."""
@@ -128,6 +129,11 @@ class RetryPolicy:
 _call_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "ray_jobs_client_call_deadline", default=None
 )
+#: Whether the operation being performed may be repeated by the transport (None: no operation).
+_call_repeatable: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
+    "ray_jobs_client_call_repeatable", default=None
+)
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @attrs.frozen
@@ -166,13 +172,16 @@ class Deadline:
 
 
 @contextmanager
-def call_deadline(at: float | None) -> Iterator[None]:
-    """Keep the requests made inside this block within ``at`` (``time.monotonic``)."""
-    token = _call_deadline.set(at)
+def call_context(*, deadline: float | None, repeatable: bool) -> Iterator[None]:
+    """The requests made inside this block perform one operation: they end by ``deadline``
+    (``time.monotonic``), and the transport repeats them after a failure only if ``repeatable``."""
+    deadline_token = _call_deadline.set(deadline)
+    repeatable_token = _call_repeatable.set(repeatable)
     try:
         yield
     finally:
-        _call_deadline.reset(token)
+        _call_repeatable.reset(repeatable_token)
+        _call_deadline.reset(deadline_token)
 
 
 PermanentFailure = Literal["certificate", "tls", "host"]
