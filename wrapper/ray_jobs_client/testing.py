@@ -27,8 +27,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import httpx
+
+from .models import TERMINAL_STATUSES
+
+if TYPE_CHECKING:
+    import psutil
 
 __all__ = ["LocalRayHead", "free_port"]
 
@@ -54,7 +60,6 @@ class _PortClash(RuntimeError):
     """``ray start`` failed because a port chosen for it was taken in the meantime."""
 
 
-_TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 _CLEAN_FOR = 2.0  # seconds without a warm-up record before the head counts as fresh
 
 
@@ -261,7 +266,7 @@ class LocalRayHead:
         warm_ups = [job for job in jobs if str(job.get("submission_id")).startswith(_WARM_UP_PREFIX)]
         if not self._warmed:
             self._warmed = any(job["status"] == "SUCCEEDED" for job in warm_ups)
-            if not self._warmed and all(job["status"] in _TERMINAL for job in warm_ups):
+            if not self._warmed and all(job["status"] in TERMINAL_STATUSES for job in warm_ups):
                 self._warm_ups += 1
                 # Early attempts may answer 500 "No available agent"; the next round tries again.
                 http.post(
@@ -272,7 +277,7 @@ class LocalRayHead:
         if warm_ups:
             self._clean_since = None
             for job in warm_ups:
-                if job["status"] in _TERMINAL:
+                if job["status"] in TERMINAL_STATUSES:
                     http.delete(f"/api/jobs/{job['submission_id']}")
             return False
         now = time.monotonic()
@@ -306,10 +311,13 @@ class LocalRayHead:
 
     def _kill_leftovers(self, pgid: int | None) -> None:
         """Kill processes that escaped the process group but belong to this head (they name its temp dir)."""
-        marker = str(self.temp_dir).encode()
-        for pid in _own_processes(marker, pgid):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+        import psutil
+
+        leftovers = list(_own_processes(str(self.temp_dir), pgid))
+        for process in leftovers:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+        psutil.wait_procs(leftovers, timeout=10)
 
     def __enter__(self) -> LocalRayHead:
         return self.start()
@@ -320,22 +328,22 @@ class LocalRayHead:
         self.stop()
 
 
-def _own_processes(marker: bytes, pgid: int | None) -> Iterator[int]:
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return
-    for entry in proc.iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+def _own_processes(marker: str, pgid: int | None) -> Iterator[psutil.Process]:
+    """This head's processes: in its process group, or naming its private temp dir."""
+    # psutil (a test dependency, like Ray) sees processes on every platform; a missing psutil is an
+    # ImportError here rather than a head silently left running.
+    import psutil
+
+    for process in psutil.process_iter(["cmdline"]):
+        if process.pid == os.getpid():
             continue
-        pid = int(entry.name)
         try:
-            if marker in (entry / "cmdline").read_bytes():
-                yield pid
-                continue
-            if pgid is not None and os.getpgid(pid) == pgid:
-                yield pid
-        except (OSError, ProcessLookupError):
-            continue
+            names_dir = any(marker in part for part in process.info["cmdline"] or ())
+            ours = names_dir or (pgid is not None and os.getpgid(process.pid) == pgid)
+        except (psutil.Error, OSError):
+            continue  # gone meanwhile, or not ours to see
+        if ours:
+            yield process
 
 
 @functools.cache
