@@ -38,6 +38,7 @@ from string import Template
 import httpx
 import pytest
 from head_release import HEAD_RELEASE, TOKEN_AUTH_SINCE, head_is_at_least
+from ray_jobs_client.models import TERMINAL_STATUSES as TERMINAL
 from ray_jobs_client.testing import LocalRayHead, free_port
 
 pytestmark = pytest.mark.live
@@ -47,7 +48,6 @@ RAY_JOBS = str(BIN / "ray-jobs")
 RAY = BIN / "ray"
 OURS, RAYS = "ray-jobs", "ray job"
 COMMANDS = {OURS: [RAY_JOBS], RAYS: [str(RAY), "job"]}
-TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: A job whose log holds a byte that is not UTF-8: the server cannot send its log (issue reproduction).
 UNDECODABLE = "python -c \"import sys; sys.stdout.buffer.write(b'ok\\n\\xff bad\\n')\""

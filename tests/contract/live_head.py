@@ -17,7 +17,6 @@ from waiting import wait_for
 
 T = TypeVar("T")
 
-TERMINAL_STATUSES = frozenset({"STOPPED", "SUCCEEDED", "FAILED"})
 
 # aiohttp's page for an exception that escaped a handler.
 GENERIC_500_BODY = "500 Internal Server Error\n\nServer got itself in trouble"

@@ -26,7 +26,6 @@ from head_release import HEAD_RELEASE, TOKEN_AUTH_SINCE, head_is_at_least
 from httpx_ws import WebSocketDisconnect, WebSocketUpgradeError, connect_ws
 from live_head import (
     GENERIC_500_BODY,
-    TERMINAL_STATUSES,
     DriverJob,
     last_line,
     refused_websocket_handshake,
@@ -34,6 +33,7 @@ from live_head import (
     websocket_handshake_headers,
 )
 from openapi_spec_validator import validate as validate_openapi_document
+from ray_jobs_client.models import TERMINAL_STATUSES
 from ray_jobs_client.releases import release_tuple
 from ray_jobs_client.testing import LocalRayHead
 from spec_validator import SPEC_30_PATH, ContractRecorder, OpenApiSpec

@@ -22,8 +22,9 @@ import hypothesis
 import pytest
 import schemathesis
 from head_release import head_is_at_least
-from live_head import GENERIC_500_BODY, TERMINAL_STATUSES, last_line
+from live_head import GENERIC_500_BODY, last_line
 from ray_jobs_client.errors import _dashboard_failure_message
+from ray_jobs_client.models import TERMINAL_STATUSES
 from ray_jobs_client.testing import LocalRayHead
 from spec_validator import SPEC_30_PATH, SPEC_PATH, ContractRecorder, OpenApiSpec
 from waiting import let_job_manager_finish, wait_for

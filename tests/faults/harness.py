@@ -12,8 +12,7 @@ from typing import Any
 
 import httpx
 from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
-
-TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
+from ray_jobs_client.models import TERMINAL_STATUSES as TERMINAL
 
 
 def line_printer(lines: int, interval: float) -> str:

@@ -18,9 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from ray_jobs_client.models import TERMINAL_STATUSES as TERMINAL
 from waiting import wait_for
-
-TERMINAL = frozenset({"STOPPED", "SUCCEEDED", "FAILED"})
 
 #: How long any job of these tests may take to reach the awaited state (a 2-core machine, shared).
 JOB_TIMEOUT = 90.0

@@ -16,7 +16,7 @@ from ray_jobs_api.models.job_details import JobDetails as _ApiJobDetails
 
 _Dict = dict  # `JobDetails.dict()` (Ray's API) shadows the builtin inside the class body
 
-__all__ = ["DriverInfo", "JobDetails", "JobInfo", "JobStatus", "JobType"]
+__all__ = ["TERMINAL_STATUSES", "DriverInfo", "JobDetails", "JobInfo", "JobStatus", "JobType"]
 
 
 class _OpenStrEnum(StrEnum):
@@ -45,10 +45,11 @@ class JobStatus(_OpenStrEnum):
 
     def is_terminal(self) -> bool:
         """True once the job can no longer change status."""
-        return self in _TERMINAL
+        return self in TERMINAL_STATUSES
 
 
-_TERMINAL = frozenset({JobStatus.STOPPED, JobStatus.SUCCEEDED, JobStatus.FAILED})
+#: The statuses a job never leaves. They are ``str`` enums: ``"FAILED" in TERMINAL_STATUSES`` holds.
+TERMINAL_STATUSES = frozenset({JobStatus.STOPPED, JobStatus.SUCCEEDED, JobStatus.FAILED})
 
 
 class JobType(_OpenStrEnum):
