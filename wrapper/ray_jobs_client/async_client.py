@@ -62,7 +62,9 @@ class AsyncJobSubmissionClient(ClientBase):
         inner = None if self._settings.user_http is None else AsyncThroughClient(self._settings.user_http)
         self._http = httpx.AsyncClient(
             **self._settings.httpx_settings(),
-            transport=AsyncRetryTransport(self._settings.retry_policy, inner, verify=self._settings.verify),
+            transport=AsyncRetryTransport(
+                self._settings.retry_policy, inner, **self._settings.transport_settings()
+            ),
             event_hooks={"response": [aremember_response]},
         )
         self._api = ApiClient(base_url=self._settings.address).set_async_httpx_client(self._http)
@@ -111,12 +113,15 @@ class AsyncJobSubmissionClient(ClientBase):
             with contextlib.suppress(Exception):  # its connections died with their loop
                 await stale.aclose()
         self._loop = loop
+        self._connecting = asyncio.Lock()  # a lock belongs to the loop it is used in
 
     async def _ready(self) -> None:
         """Open, on this event loop's pool, and the server checked (once)."""
         await self._use_here()
         if self._server_version is None:
-            await arun_flow(self._connect_flow(), self._send_now)
+            async with self._connecting:  # concurrent first calls: one version check, not one each
+                if self._server_version is None:
+                    await arun_flow(self._connect_flow(), self._send_now)
 
     async def _send(self, call: Call[T]) -> T:
         await self._ready()
