@@ -17,7 +17,12 @@ import httpx
 
 from .address import parse_server_url, resolve_cluster_info
 from .auth import auth_headers
-from .defaults import CONNECT_TIMEOUT_SECONDS, TIMEOUT_SECONDS
+from .defaults import (
+    CONNECT_TIMEOUT_SECONDS,
+    MAX_CONNECTIONS,
+    MAX_KEEPALIVE_CONNECTIONS,
+    TIMEOUT_SECONDS,
+)
 from .errors import RequestTypeError
 from .logs import TailPolicy
 from .outage import OutagePolicy
@@ -37,6 +42,11 @@ __version__ = importlib.metadata.version("ray-jobs-client")
 
 #: The clients' default ``timeout`` (see :mod:`ray_jobs_client.defaults`).
 DEFAULT_TIMEOUT = httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
+#: Each client's connection pool (given to its transport: httpx ignores a client's ``limits=``
+#: when the client has a transport of its own).
+POOL_LIMITS = httpx.Limits(
+    max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS
+)
 
 _SUBMISSION_ALPHABET = "".join(
     c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" if c not in "IloO0"
@@ -228,6 +238,10 @@ class Settings:
             outage_policy=outage_policy,
             user_http=user_http,
         )
+
+    def transport_settings(self) -> dict[str, Any]:
+        """Settings of httpx's own transport under the retries (unused with ``http_client=``)."""
+        return {"verify": self.verify, "limits": POOL_LIMITS}
 
     def httpx_settings(self) -> dict[str, Any]:
         """Settings shared by the sync and async httpx clients (the transport is added by each)."""

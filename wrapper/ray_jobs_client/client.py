@@ -52,7 +52,9 @@ class JobSubmissionClient(ClientBase):
         inner = None if self._settings.user_http is None else ThroughClient(self._settings.user_http)
         self._http = httpx.Client(
             **self._settings.httpx_settings(),
-            transport=RetryTransport(self._settings.retry_policy, inner, verify=self._settings.verify),
+            transport=RetryTransport(
+                self._settings.retry_policy, inner, **self._settings.transport_settings()
+            ),
             event_hooks={"response": [remember_response]},
         )
         self._api = ApiClient(base_url=self._settings.address).set_httpx_client(self._http)

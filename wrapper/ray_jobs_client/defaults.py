@@ -16,6 +16,12 @@ from __future__ import annotations
 TIMEOUT_SECONDS = 60.0
 CONNECT_TIMEOUT_SECONDS = 10.0
 
+#: The connection pool of each client: at most this many connections to the job server, of which
+#: this many are kept open while idle (httpx's own defaults, stated so that they are deliberate: a
+#: client passes its own transport to httpx, which then ignores ``limits=`` on the client).
+MAX_CONNECTIONS = 100
+MAX_KEEPALIVE_CONNECTIONS = 20
+
 # --------------------------------------------------------------------------- retries (RetryPolicy)
 
 #: Transient failures retried per request.
@@ -71,6 +77,8 @@ __all__ = [
     "CONNECT_TIMEOUT_SECONDS",
     "DEADLINE_FACTOR",
     "DELETE_SETTLE_SECONDS",
+    "MAX_CONNECTIONS",
+    "MAX_KEEPALIVE_CONNECTIONS",
     "MAX_RETRIES",
     "OUTAGE_BACKOFF_INITIAL",
     "OUTAGE_BACKOFF_MAX",
