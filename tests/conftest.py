@@ -16,6 +16,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -49,6 +50,29 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         version, what = marker.args
         if not head_is_at_least(version):
             pytest.skip(f"needs Ray >= {version} ({what}); the head runs Ray {HEAD_RELEASE}")
+
+
+#: The session head's fixtures: a test that uses one (directly or through another fixture) is live.
+_HEAD_FIXTURES = frozenset({"ray_head", "head_address"})
+#: Directories whose tests run external tools (Node, Chromium, Go, tsc, pyright, a wheel in a fresh
+#: venv, every README block): minutes, not seconds, even where no head is needed.
+_TOOLS_DIRS = frozenset({"spec", "docs", "readme", "packaging"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test by what it needs, so that ``-m "not live and not tools"`` runs in seconds:
+    ``live`` for the session head's users (a test cannot forget it), ``tools`` for ``_TOOLS_DIRS``."""
+    tests_dir = Path(__file__).resolve().parent
+    for item in items:
+        if _HEAD_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.live)
+        try:
+            top = item.path.resolve().relative_to(tests_dir).parts[0]
+        except ValueError:
+            continue
+        if top in _TOOLS_DIRS:
+            item.add_marker(pytest.mark.tools)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

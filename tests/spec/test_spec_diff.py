@@ -17,11 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import spec_diff
 import yaml
 from spec_tools import ROOT, require_tool
-
-sys.path.insert(0, str(ROOT / "tools"))
-import spec_diff
 
 Spec = dict[str, Any]
 SPEC: Spec = yaml.safe_load((ROOT / spec_diff.SPEC).read_text(encoding="utf-8"))

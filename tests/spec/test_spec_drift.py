@@ -17,11 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import spec_drift
 from ray_jobs_client.testing import LocalRayHead
 from spec_tools import ROOT
-
-sys.path.insert(0, str(ROOT / "tools"))
-import spec_drift
 
 JOB: dict[str, Any] = {
     "type": "SUBMISSION",

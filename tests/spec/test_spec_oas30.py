@@ -16,12 +16,9 @@ import sys
 from typing import Any
 
 import pytest
+import spec_oas30
 from openapi_spec_validator import validate as validate_openapi_document
 from spec_tools import ROOT, node_bin
-
-sys.path.insert(0, str(ROOT / "tests" / "contract"))
-sys.path.insert(0, str(ROOT / "tools"))
-import spec_oas30
 from spec_validator import SPEC_30_PATH, SPEC_PATH, OpenApiSpec
 
 SOURCE = OpenApiSpec.load(SPEC_PATH)

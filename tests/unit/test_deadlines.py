@@ -1,9 +1,10 @@
 """Deadlines and what is never retried, decided in the retry layer (``transport.py``, ``_base._retrying``).
 
-A fake server on ``httpx.MockTransport`` plays what a real one cannot do on demand: it "never
-answers" by waiting out each attempt's read timeout (as the network would) and then timing out, and
-it fails connections with the exact exceptions TLS and DNS failures raise. The same situations against
-real sockets are in ``tests/faults/test_permanent_failures.py`` and ``test_faults.py``.
+The fake job server (``fake_job_server.py``) plays what a real one cannot do on demand: it "never
+answers" (:class:`Silent`: each attempt waits out its read timeout, as the network would, and then
+times out), and it fails connections with the exact exceptions TLS and DNS failures raise
+(:class:`Refuse`). The same situations against real sockets are in
+``tests/faults/test_permanent_failures.py`` and ``test_faults.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from fake_job_server import ADDRESS, FakeJobServer, Refuse, Silent
 from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
 from ray_jobs_client.errors import (
     APIConnectionError,
@@ -26,34 +28,20 @@ from ray_jobs_client.errors import (
 )
 from ray_jobs_client.transport import Deadline, RetryPolicy
 
-VERSION = {"version": "4", "ray_version": "2.60.0", "ray_commit": "abc", "session_name": "s"}
 QUICK = RetryPolicy(max_retries=5, backoff_initial=0.01, backoff_max=0.01)
 T = 0.3
 
 
-class SilentServer:
-    """Answers the version check; every other request gets no answer: the attempt waits out its read
-    timeout (the one the transport gave it) and times out. Records each attempt's timeouts."""
-
-    def __init__(self) -> None:
-        self.attempts: list[dict[str, float]] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/api/version":
-            return httpx.Response(200, json=VERSION)
-        timeouts = dict(request.extensions["timeout"])
-        self.attempts.append(timeouts)
-        time.sleep(timeouts["read"])
-        raise httpx.ReadTimeout("no answer", request=request)
+def silent() -> FakeJobServer:
+    """A server that answers the version check and nothing else."""
+    server = FakeJobServer()
+    server.fail(Silent(), when=lambda request: not request.url.path.endswith("/api/version"), times=None)
+    return server
 
 
-def silent_client(server: SilentServer) -> JobSubmissionClient:
-    return JobSubmissionClient(
-        "http://jobs.example:8265",
-        timeout=T,
-        retries=QUICK,
-        http_client=httpx.Client(transport=httpx.MockTransport(server)),
-    )
+def attempts(server: FakeJobServer) -> list[dict[str, float | None]]:
+    """The timeouts each attempt after the version check was given."""
+    return [received.timeout for received in server.after_connect()]
 
 
 @pytest.mark.parametrize(
@@ -67,48 +55,44 @@ def silent_client(server: SilentServer) -> JobSubmissionClient:
 def test_a_server_that_never_answers_costs_at_most_twice_the_timeout(
     call: Callable[[JobSubmissionClient], object],
 ) -> None:
-    server = SilentServer()
-    with silent_client(server) as client, pytest.raises(APITimeoutError):
+    server = silent()
+    with (
+        JobSubmissionClient(ADDRESS, timeout=T, retries=QUICK, http_client=server.http_client()) as client,
+        pytest.raises(APITimeoutError),
+    ):
         call(client)
     # Without a deadline every one of the 6 attempts would wait the whole timeout (6 T).
-    waited = sum(attempt["read"] for attempt in server.attempts)
-    assert 2 <= len(server.attempts) < QUICK.max_retries + 1, server.attempts
-    assert server.attempts[0]["read"] == T
-    assert waited <= QUICK.deadline_factor * T + 1e-6, server.attempts
+    tried = attempts(server)
+    waited = sum(attempt["read"] for attempt in tried)
+    assert 2 <= len(tried) < QUICK.max_retries + 1, tried
+    assert tried[0]["read"] == T
+    assert waited <= QUICK.deadline_factor * T + 1e-6, tried
 
 
 def test_the_async_client_keeps_the_same_deadline() -> None:
-    server = SilentServer()
-
-    def answer(request: httpx.Request) -> httpx.Response:  # MockTransport calls sync handlers from async too
-        return server(request)
+    server = silent()
 
     async def scenario() -> None:
         async with AsyncJobSubmissionClient(
-            "http://jobs.example:8265",
-            timeout=T,
-            retries=QUICK,
-            http_client=httpx.AsyncClient(transport=httpx.MockTransport(answer)),
+            ADDRESS, timeout=T, retries=QUICK, http_client=server.async_http_client()
         ) as client:
             with pytest.raises(APITimeoutError):
                 await client.list_jobs()
 
     asyncio.run(scenario())
-    assert 2 <= len(server.attempts) < QUICK.max_retries + 1
-    assert sum(a["read"] for a in server.attempts) <= QUICK.deadline_factor * T + 1e-6
+    tried = attempts(server)
+    assert 2 <= len(tried) < QUICK.max_retries + 1
+    assert sum(a["read"] for a in tried) <= QUICK.deadline_factor * T + 1e-6
 
 
 # --------------------------------------------------------------------------- permanent failures
 
 
-def _failing_connect(cause: BaseException) -> tuple[list[int], httpx.MockTransport]:
-    attempts = [0]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        attempts[0] += 1
-        raise httpx.ConnectError(str(cause), request=request) from cause
-
-    return attempts, httpx.MockTransport(handler)
+def _failing_connect(cause: BaseException) -> FakeJobServer:
+    """A server every connection to which fails with ``cause``."""
+    server = FakeJobServer()
+    server.fail(Refuse(cause), when=lambda request: True, times=None)
+    return server
 
 
 WRONG_VERSION = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:992)")
@@ -130,12 +114,10 @@ NO_SUCH_HOST = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 def test_permanent_connection_failures_fail_at_once(
     cause: BaseException, kind: type[APIConnectionError], hint: str
 ) -> None:
-    attempts, transport = _failing_connect(cause)
+    server = _failing_connect(cause)
     with pytest.raises(kind, match=hint) as caught:
-        JobSubmissionClient(
-            "https://jobs.example:8265", retries=QUICK, http_client=httpx.Client(transport=transport)
-        )
-    assert attempts == [1]
+        JobSubmissionClient("https://jobs.example:8265", retries=QUICK, http_client=server.http_client())
+    assert len(server.requests) == 1
     assert isinstance(caught.value, ConnectionError)
 
 
@@ -149,12 +131,10 @@ def test_permanent_connection_failures_fail_at_once(
     ids=["resolver down for a while", "TLS connection cut", "refused"],
 )
 def test_transient_connection_failures_are_retried(cause: BaseException) -> None:
-    attempts, transport = _failing_connect(cause)
+    server = _failing_connect(cause)
     with pytest.raises(APIConnectionError) as caught:
-        JobSubmissionClient(
-            "https://jobs.example:8265", retries=QUICK, http_client=httpx.Client(transport=transport)
-        )
-    assert attempts == [QUICK.max_retries + 1]
+        JobSubmissionClient("https://jobs.example:8265", retries=QUICK, http_client=server.http_client())
+    assert len(server.requests) == QUICK.max_retries + 1
     assert not isinstance(caught.value, TLSError | HostNotFoundError)
 
 

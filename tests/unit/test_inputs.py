@@ -1,6 +1,6 @@
 """Bad input is refused before anything is sent, with a typed error naming what is wrong.
 
-The clients here talk to a fake job server on ``httpx.MockTransport`` (passed as ``http_client=``),
+The clients here talk to the fake job server (``fake_job_server.py``, passed as ``http_client=``),
 which records every request: "nothing sent" is checked, not assumed. That the server really stores
 the ids refused here, and what it does with them, is shown against a live head in
 ``tests/integration/test_inputs_live.py``.
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
+from fake_job_server import ADDRESS, FakeJobServer, Refuse
 from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
 from ray_jobs_client.errors import (
     APIConnectionError,
@@ -25,38 +25,10 @@ from ray_jobs_client.errors import (
 )
 from ray_jobs_client.ids import MAX_SUBMISSION_ID_BYTES
 
-VERSION = {"version": "4", "ray_version": "2.60.0", "ray_commit": "abc", "session_name": "s"}
-
-
-class FakeServer:
-    """Answers the version check and a submit; records every request."""
-
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if request.url.path.endswith("/api/version"):
-            return httpx.Response(200, json=VERSION)
-        if request.method == "POST" and request.url.path == "/api/jobs/":
-            submission_id = json.loads(request.content)["submission_id"]
-            return httpx.Response(200, json={"job_id": submission_id, "submission_id": submission_id})
-        return httpx.Response(404, text="404: Not Found")
-
-    def after_connect(self) -> list[httpx.Request]:
-        return [r for r in self.requests if not r.url.path.endswith("/api/version")]
-
 
 @pytest.fixture
-def server() -> FakeServer:
-    return FakeServer()
-
-
-@pytest.fixture
-def client(server: FakeServer) -> Iterator[JobSubmissionClient]:
-    with JobSubmissionClient(
-        "http://jobs.example:8265", http_client=httpx.Client(transport=httpx.MockTransport(server))
-    ) as client:
+def client(server: FakeJobServer) -> Iterator[JobSubmissionClient]:
+    with JobSubmissionClient(ADDRESS, http_client=server.http_client()) as client:
         yield client
 
 
@@ -68,13 +40,11 @@ def client(server: FakeServer) -> Iterator[JobSubmissionClient]:
     [0, -1, 0.0, math.nan, math.inf, httpx.Timeout(5, read=0), httpx.Timeout(5, connect=-2)],
     ids=repr,
 )
-def test_a_timeout_that_is_not_a_positive_number_is_a_value_error(server: FakeServer, timeout: Any) -> None:
+def test_a_timeout_that_is_not_a_positive_number_is_a_value_error(
+    server: FakeJobServer, timeout: Any
+) -> None:
     with pytest.raises(ValueError, match="timeout must be a positive, finite number of seconds"):
-        JobSubmissionClient(
-            "http://jobs.example:8265",
-            timeout=timeout,
-            http_client=httpx.Client(transport=httpx.MockTransport(server)),
-        )
+        JobSubmissionClient(ADDRESS, timeout=timeout, http_client=server.http_client())
     assert server.requests == []
 
 
@@ -103,7 +73,7 @@ SYNC_CALLS: dict[str, Callable[[JobSubmissionClient, str], object]] = {
 @pytest.mark.parametrize("job_id", BLANK_OR_DOT, ids=repr)
 @pytest.mark.parametrize("call", list(SYNC_CALLS))
 def test_blank_or_dot_job_ids_are_refused_before_anything_is_sent(
-    client: JobSubmissionClient, server: FakeServer, call: str, job_id: str
+    client: JobSubmissionClient, server: FakeJobServer, call: str, job_id: str
 ) -> None:
     with pytest.raises(ValueError, match="job_id") as caught:
         SYNC_CALLS[call](client, job_id)
@@ -112,11 +82,9 @@ def test_blank_or_dot_job_ids_are_refused_before_anything_is_sent(
 
 
 @pytest.mark.parametrize("job_id", BLANK_OR_DOT, ids=repr)
-def test_the_async_client_refuses_them_too(server: FakeServer, job_id: str) -> None:
+def test_the_async_client_refuses_them_too(server: FakeJobServer, job_id: str) -> None:
     async def calls() -> None:
-        async with AsyncJobSubmissionClient(
-            "http://jobs.example:8265", http_client=httpx.AsyncClient(transport=httpx.MockTransport(server))
-        ) as client:
+        async with AsyncJobSubmissionClient(ADDRESS, http_client=server.async_http_client()) as client:
             for call in (
                 client.get_job_info,
                 client.get_job_status,
@@ -157,7 +125,7 @@ UNSERVABLE = {
 @pytest.mark.parametrize("kwarg", ["submission_id", "job_id"])
 @pytest.mark.parametrize("bad", list(UNSERVABLE.values()), ids=list(UNSERVABLE))
 def test_submission_ids_the_server_cannot_serve_are_refused_before_anything_is_sent(
-    client: JobSubmissionClient, server: FakeServer, bad: str, kwarg: str
+    client: JobSubmissionClient, server: FakeJobServer, bad: str, kwarg: str
 ) -> None:
     with pytest.raises(ValueError, match=kwarg):
         client.submit_job(entrypoint="echo hi", **{kwarg: bad})
@@ -167,13 +135,13 @@ def test_submission_ids_the_server_cannot_serve_are_refused_before_anything_is_s
 @pytest.mark.parametrize(
     "good", ["x" * MAX_SUBMISSION_ID_BYTES, "é" * (MAX_SUBMISSION_ID_BYTES // 2), "a b?#%"]
 )
-def test_ids_up_to_the_limit_are_sent(client: JobSubmissionClient, server: FakeServer, good: str) -> None:
+def test_ids_up_to_the_limit_are_sent(client: JobSubmissionClient, server: FakeJobServer, good: str) -> None:
     assert client.submit_job(entrypoint="echo hi", submission_id=good) == good
     assert [r.method for r in server.after_connect()] == ["POST"]
 
 
 def test_an_empty_submission_id_asks_for_a_generated_one_as_in_ray(
-    client: JobSubmissionClient, server: FakeServer
+    client: JobSubmissionClient, server: FakeJobServer
 ) -> None:
     assert client.submit_job(entrypoint="echo hi", submission_id="").startswith("raysubmit_")
 
@@ -202,10 +170,9 @@ def test_an_address_that_cannot_be_connected_to_is_a_value_error(address: str, w
 PASSWORD = "s3cret-in-the-url"
 
 
-def test_credentials_in_the_address_are_sent_as_basic_auth_and_never_shown(server: FakeServer) -> None:
+def test_credentials_in_the_address_are_sent_as_basic_auth_and_never_shown(server: FakeJobServer) -> None:
     client = JobSubmissionClient(
-        f"http://user:{PASSWORD}@jobs.example:8265/prefix",
-        http_client=httpx.Client(transport=httpx.MockTransport(server)),
+        f"http://user:{PASSWORD}@jobs.example:8265/prefix", http_client=server.http_client()
     )
     expected = "Basic " + base64.b64encode(f"user:{PASSWORD}".encode()).decode()
     assert server.requests[0].headers["authorization"] == expected
@@ -214,15 +181,12 @@ def test_credentials_in_the_address_are_sent_as_basic_auth_and_never_shown(serve
     assert PASSWORD not in repr(client)
 
 
-def test_a_connection_failure_names_the_address_without_its_password() -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
+def test_a_connection_failure_names_the_address_without_its_password(server: FakeJobServer) -> None:
+    server.fail(Refuse(), when=lambda request: True, times=None)
 
     with pytest.raises(APIConnectionError) as caught:
         JobSubmissionClient(
-            f"http://user:{PASSWORD}@jobs.example:8265",
-            retries=0,
-            http_client=httpx.Client(transport=httpx.MockTransport(refuse)),
+            f"http://user:{PASSWORD}@jobs.example:8265", retries=0, http_client=server.http_client()
         )
     assert "Failed to connect to Ray at address: http://user:<redacted>@jobs.example:8265" in str(
         caught.value
@@ -231,14 +195,11 @@ def test_a_connection_failure_names_the_address_without_its_password() -> None:
 
 
 def test_the_token_moves_to_x_ray_authorization_when_the_address_has_basic_credentials(
-    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+    server: FakeJobServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RAY_AUTH_MODE", "token")
     monkeypatch.setenv("RAY_AUTH_TOKEN", "tok-123")
-    JobSubmissionClient(
-        f"http://user:{PASSWORD}@jobs.example:8265",
-        http_client=httpx.Client(transport=httpx.MockTransport(server)),
-    )
+    JobSubmissionClient(f"http://user:{PASSWORD}@jobs.example:8265", http_client=server.http_client())
     sent = server.requests[0].headers
     assert sent["x-ray-authorization"] == "Bearer tok-123"
     assert sent["authorization"].startswith("Basic ")
@@ -247,7 +208,9 @@ def test_the_token_moves_to_x_ray_authorization_when_the_address_has_basic_crede
 # --------------------------------------------------------------------------- closed clients
 
 
-def test_a_closed_client_raises_client_closed_error(client: JobSubmissionClient, server: FakeServer) -> None:
+def test_a_closed_client_raises_client_closed_error(
+    client: JobSubmissionClient, server: FakeJobServer
+) -> None:
     client.close()
     for call in (
         lambda: client.list_jobs(),
@@ -262,11 +225,9 @@ def test_a_closed_client_raises_client_closed_error(client: JobSubmissionClient,
     assert server.after_connect() == []
 
 
-def test_a_closed_async_client_raises_client_closed_error(server: FakeServer) -> None:
+def test_a_closed_async_client_raises_client_closed_error(server: FakeJobServer) -> None:
     async def scenario() -> None:
-        client = AsyncJobSubmissionClient(
-            "http://jobs.example:8265", http_client=httpx.AsyncClient(transport=httpx.MockTransport(server))
-        )
+        client = AsyncJobSubmissionClient(ADDRESS, http_client=server.async_http_client())
         async with client:
             pass
         with pytest.raises(ClientClosedError):
@@ -295,15 +256,14 @@ def test_http_client_must_suit_the_client() -> None:
         JobSubmissionClient("http://jobs.example:8265", http_client=closed)
 
 
-def test_http_client_hooks_headers_and_cookies_apply_and_it_stays_open(server: FakeServer) -> None:
+def test_http_client_hooks_headers_and_cookies_apply_and_it_stays_open(server: FakeJobServer) -> None:
     seen: list[str] = []
-    http = httpx.Client(
-        transport=httpx.MockTransport(server),
+    http = server.http_client(
         headers={"X-Trace": "t-1"},
         cookies={"session": "c-1"},
         event_hooks={"request": [lambda request: seen.append(request.url.path)]},
     )
-    with JobSubmissionClient("http://jobs.example:8265", http_client=http) as client:
+    with JobSubmissionClient(ADDRESS, http_client=http) as client:
         client.submit_job(entrypoint="echo hi")
     assert seen == ["/api/version", "/api/jobs/"]
     assert all(r.headers["x-trace"] == "t-1" for r in server.requests)
