@@ -1,4 +1,4 @@
-"""Deadlines and what is never retried, decided in the retry layer (``transport.py``, ``_base._retrying``).
+"""Deadlines and what is never retried, decided in the retry layer (``transport.py``, ``_flows``).
 
 The fake job server (``fake_job_server.py``) plays what a real one cannot do on demand: it "never
 answers" (:class:`Silent`: each attempt waits out its read timeout, as the network would, and then

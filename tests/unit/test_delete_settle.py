@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 from fake_job_server import Connect, FakeJobServer, LoseResponse
-from ray_jobs_client._base import DELETE_SETTLE_SECONDS
+from ray_jobs_client.defaults import DELETE_SETTLE_SECONDS
 from ray_jobs_client.errors import JobNotFoundError, JobNotTerminalError
 from ray_jobs_client.transport import RetryPolicy
 

@@ -36,7 +36,9 @@ QUICK_TAIL = TailPolicy(
 QUICK = {
     "tail_policy": QUICK_TAIL,
     "retries": RetryPolicy(max_retries=2, backoff_initial=0.001, backoff_max=0.001),
-    "outage_patience": OutagePolicy(patience=30, backoff_initial=0.001, backoff_max=0.001),
+    "outage_patience": OutagePolicy(
+        patience=30, backoff_initial=0.001, backoff_max=0.001, vanished_recheck_pause=0.001
+    ),
 }
 
 
@@ -50,14 +52,6 @@ def printing(server: FakeJobServer, *, ticks: int = 6, per_tick: int = 2) -> str
     steps = [Step(log=lines(start + per_tick * i, start + per_tick * (i + 1))) for i in range(ticks)]
     server.add_job(JOB, status="RUNNING", log=lines(0, start), steps=[*steps, Step(status="SUCCEEDED")])
     return lines(0, start + per_tick * ticks)
-
-
-@pytest.fixture(autouse=True)
-def quick_rechecks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A job seen before and then "not found" is asked about again after 1 s, 3 times; no knob
-    sets that pause (reported), so it is shortened here."""
-    monkeypatch.setattr("ray_jobs_client.outage.VANISHED_RECHECK_PAUSE", 0.001)
-    monkeypatch.setattr("ray_jobs_client._base.VANISHED_RECHECK_PAUSE", 0.001, raising=False)
 
 
 # --------------------------------------------------------------------------- streaming

@@ -23,7 +23,7 @@ from ray_jobs_client.errors import (
 from ray_jobs_client.outage import Outage, OutagePolicy
 from ray_jobs_client.transport import RetryPolicy
 
-FAST = OutagePolicy(patience=30.0, backoff_initial=0.001, backoff_max=0.001)
+FAST = OutagePolicy(patience=30.0, backoff_initial=0.001, backoff_max=0.001, vanished_recheck_pause=0.001)
 NO_RETRIES = RetryPolicy(max_retries=0)
 JOB = "raysubmit_outage"
 LOOKUP = "GET /api/jobs/{id}"
@@ -97,11 +97,6 @@ def test_a_cluster_that_comes_back_restarted_ends_the_wait_with_a_typed_error(se
         client.wait_until_finished(JOB, poll=0.01)
     assert (caught.value.old_session, caught.value.new_session, caught.value.job_id) == ("s1", "s2", JOB)
     assert "came back as a new cluster" in str(caught.value)
-
-
-@pytest.fixture(autouse=True)
-def quick_rechecks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("ray_jobs_client._flows.VANISHED_RECHECK_PAUSE", 0.001)
 
 
 def test_a_head_that_forgets_the_job_as_it_goes_down_is_asked_again(server: FakeJobServer) -> None:

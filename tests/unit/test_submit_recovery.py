@@ -1,7 +1,7 @@
 """A submit whose response is lost creates exactly one job, and the caller gets its id.
 
 The submission id is fixed before the first attempt; when the retry hears "already exists", the
-client looks the job up and, if it is the one this call sent, returns its id (``_base._submit_once``).
+client looks the job up and, if it is the one this call sent, returns its id (``_flows.Flows._submit_once``).
 A job someone else created under that id is still an error. The same against a live head behind a
 proxy: ``tests/faults/test_faults.py::test_lost_submit_response_creates_exactly_one_job``.
 """

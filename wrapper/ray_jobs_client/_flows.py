@@ -26,7 +26,7 @@ from ray_jobs_api.models import RuntimeEnv as ApiRuntimeEnv
 from . import _calls
 from ._core import Call, Flow, Pause, do
 from ._settings import Settings, check_submit_types, new_submission_id
-from .defaults import DELETE_SETTLE_SECONDS, VANISHED_RECHECK_PAUSE
+from .defaults import DELETE_SETTLE_SECONDS
 from .errors import (
     PERMANENT_CONNECTION_ERRORS,
     APIConnectionError,
@@ -448,7 +448,7 @@ class Flows:
                     outage.seen()
                     return result
                 if isinstance(answered, JobNotFoundError) and outage.doubt_vanished():
-                    yield from do(Pause(within_time(VANISHED_RECHECK_PAUSE, answered)))
+                    yield from do(Pause(within_time(outage.policy.vanished_recheck_pause, answered)))
                     continue
                 raise answered
             except JobsClientError as exc:

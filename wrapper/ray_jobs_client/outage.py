@@ -55,6 +55,10 @@ class OutagePolicy:
     patience: float | None = DEFAULT_OUTAGE_PATIENCE
     backoff_initial: float = defaults.OUTAGE_BACKOFF_INITIAL
     backoff_max: float = defaults.OUTAGE_BACKOFF_MAX
+    #: A job seen before that the server suddenly does not know is asked for again this many times,
+    #: this many seconds apart, before the operation believes it (see :meth:`Outage.doubt_vanished`).
+    vanished_rechecks: int = VANISHED_RECHECKS
+    vanished_recheck_pause: float = VANISHED_RECHECK_PAUSE
 
     def __attrs_post_init__(self) -> None:
         if self.patience is not None and not self.patience >= 0:
@@ -111,7 +115,7 @@ class Outage:
         again then meets the outage, and later the restarted cluster, instead of a false verdict.
         """
         self._doubts += 1
-        return self._doubts <= VANISHED_RECHECKS
+        return self._doubts <= self.policy.vanished_rechecks
 
     @property
     def ongoing(self) -> bool:
