@@ -196,11 +196,6 @@ def test_a_lost_upload_response_is_retried_with_the_same_bytes(
     assert len(server.packages[working_dir]) > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a body cut after the transport returned is not retried: RetryTransport hands the response "
-    "on unread, and the client reads it outside the retry loop (reported with the fix)",
-)
 def test_a_body_cut_mid_stream_is_retried_like_a_lost_response(
     server: FakeJobServer, connect: Connect
 ) -> None:

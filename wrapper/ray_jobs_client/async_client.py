@@ -37,7 +37,7 @@ from .defaults import WEBSOCKET_READ_BYTES
 from .errors import EventLoopError
 from .logs import LogCursor
 from .models import JobDetails, JobStatus
-from .transport import AsyncRetryTransport, AsyncThroughClient
+from .transport import STREAMED, AsyncRetryTransport, AsyncThroughClient
 
 if TYPE_CHECKING:
     from .client import JobSubmissionClient
@@ -337,7 +337,9 @@ class _AsyncLogIO:
         await self._download.aclose()
         self._download_call = effect.call
         with translating_errors(effect.call, self._base_url):
-            response = await self._download.enter_async_context(self._http.stream("GET", effect.url_path))
+            response = await self._download.enter_async_context(
+                self._http.stream("GET", effect.url_path, extensions={STREAMED: True})
+            )
             if response.status_code != 200:
                 return DownloadStart(response.status_code, response.headers, await response.aread())
         self._body = response.aiter_bytes()

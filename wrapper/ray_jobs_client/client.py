@@ -26,7 +26,7 @@ from ._follow import (
 from .defaults import WEBSOCKET_READ_BYTES
 from .logs import LogCursor
 from .models import JobDetails, JobStatus
-from .transport import RetryTransport, ThroughClient
+from .transport import STREAMED, RetryTransport, ThroughClient
 
 if TYPE_CHECKING:
     from httpx_ws import WebSocketSession
@@ -280,7 +280,9 @@ class _SyncLogIO:
         self._download.close()
         self._download_call = effect.call
         with translating_errors(effect.call, self._base_url):
-            response = self._download.enter_context(self._http.stream("GET", effect.url_path))
+            response = self._download.enter_context(
+                self._http.stream("GET", effect.url_path, extensions={STREAMED: True})
+            )
             if response.status_code != 200:
                 return DownloadStart(response.status_code, response.headers, response.read())
         self._body = response.iter_bytes()

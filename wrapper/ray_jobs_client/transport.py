@@ -39,6 +39,7 @@ from . import defaults
 from .defaults import TRANSIENT_STATUSES
 
 __all__ = [
+    "STREAMED",
     "TRANSIENT_STATUSES",
     "AsyncRetryTransport",
     "AsyncThroughClient",
@@ -104,6 +105,14 @@ class RetryPolicy:
             repeatable = request.method in _SAFE_METHODS
         return repeatable and isinstance(request.stream, httpx.ByteStream)
 
+    def reads_whole_body(self, request: httpx.Request, response: httpx.Response) -> bool:
+        """Should the transport read the body itself, so that a connection cut in mid-body is retried
+        like a lost response? Yes for a request safe to repeat, unless its caller streams the body
+        (the :data:`STREAMED` extension: the log download resumes by itself) or it is a WebSocket's."""
+        return (
+            response.status_code != 101 and not request.extensions.get(STREAMED) and self.may_repeat(request)
+        )
+
     def should_retry_status(self, request: httpx.Request, response: httpx.Response, attempt: int) -> bool:
         """Retry after this answer? A transient status, attempts left, and a request safe to repeat."""
         return (
@@ -134,6 +143,9 @@ _call_repeatable: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
     "ray_jobs_client_call_repeatable", default=None
 )
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: A request extension: the caller reads the body as a stream (and handles a cut itself).
+STREAMED = "ray_jobs_client.streamed"
 
 
 @attrs.frozen
@@ -254,9 +266,14 @@ class RetryTransport(httpx.BaseTransport):
         while True:
             attempt += 1
             request.extensions["timeout"] = deadline.cap(timeouts)
+            response = None
             try:
                 response = self._inner.handle_request(request)
+                if self.policy.reads_whole_body(request, response):
+                    response.read()  # inside the retries: a body cut mid-way is a lost response
             except httpx.TransportError as exc:
+                if response is not None:
+                    response.close()
                 pause = self.policy.delay(attempt)
                 if not (self.policy.should_retry_error(request, exc, attempt) and deadline.allows(pause)):
                     raise
@@ -295,9 +312,14 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         while True:
             attempt += 1
             request.extensions["timeout"] = deadline.cap(timeouts)
+            response = None
             try:
                 response = await self._inner.handle_async_request(request)
+                if self.policy.reads_whole_body(request, response):
+                    await response.aread()  # inside the retries: a body cut mid-way is a lost response
             except httpx.TransportError as exc:
+                if response is not None:
+                    await response.aclose()
                 pause = self.policy.delay(attempt)
                 if not (self.policy.should_retry_error(request, exc, attempt) and deadline.allows(pause)):
                     raise
