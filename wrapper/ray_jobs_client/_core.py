@@ -3,7 +3,7 @@
 Every API call is described once as a :class:`Call` (which generated endpoint to invoke, with what
 arguments, and how each status code becomes a result or an exception). Multi-step operations
 (submit with uploads, waiting, following a log…) are written once as *flows*: generators that ask
-for *effects* — a :class:`Call`, a :class:`Pause`, log text to :class:`Emit`, the log stream's
+for *effects* — a :class:`Call`, a :class:`Pause`, a value to :class:`Emit`, the log stream's
 effects in :mod:`ray_jobs_client._follow` — and receive their results, typed, with
 ``result = yield from do(effect)``. :func:`iterate_flow` drives a flow with blocking I/O and
 :func:`aiterate_flow` with ``await``; nothing else differs between
@@ -51,6 +51,7 @@ from .transport import call_context, permanent_failure, retry_after_seconds
 
 T = TypeVar("T")
 R = TypeVar("R")
+V = TypeVar("V")
 
 
 class Effect(Generic[T]):
@@ -146,10 +147,12 @@ class Pause(Effect[None]):
 
 
 @attrs.frozen
-class Emit(Effect[None]):
-    """Hand log text to whoever iterates the flow (the log followers and downloads)."""
+class Emit(Effect[None], Generic[V]):
+    """Hand ``value`` to whoever iterates the flow (log text from the followers and downloads, each
+    job's final details from ``as_completed``). The flow resumes only when the next value is asked
+    for, so a caller that stops iterating stops the flow."""
 
-    text: str
+    value: V
 
 
 class StreamEvent(Exception):
@@ -406,8 +409,8 @@ async def asend(call: Call[T], api: Any, base_url: str) -> T:
     return check_response(call, response.status_code, response.parsed, response.content, response.headers)
 
 
-def iterate_flow(flow: Flow[R], perform: Callable[[Effect[Any]], Any]) -> Generator[str, None, R]:
-    """Drive a flow with blocking I/O: yield the text it emits and return its result.
+def iterate_flow(flow: Flow[R], perform: Callable[[Effect[Any]], Any]) -> Generator[Any, None, R]:
+    """Drive a flow with blocking I/O: yield the values it emits and return its result.
 
     ``perform`` does every effect other than a pause or an emit; what it raises (see
     :data:`FLOW_ERRORS`) is thrown into the flow, which may handle it.
@@ -418,7 +421,7 @@ def iterate_flow(flow: Flow[R], perform: Callable[[Effect[Any]], Any]) -> Genera
             result = None
             try:
                 if isinstance(effect, Emit):
-                    yield effect.text
+                    yield effect.value
                 elif isinstance(effect, Pause):
                     time.sleep(effect.seconds)
                 else:
@@ -434,20 +437,20 @@ def iterate_flow(flow: Flow[R], perform: Callable[[Effect[Any]], Any]) -> Genera
 
 
 def run_flow(flow: Flow[R], perform: Callable[[Any], Any]) -> R:
-    """Drive a flow that emits no text with blocking I/O and return its result."""
+    """Drive a flow that emits nothing with blocking I/O and return its result."""
     steps = iterate_flow(flow, perform)
     try:
-        text = next(steps)
+        value = next(steps)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
     steps.close()
-    raise TypeError(f"this flow emits log text ({text[:40]!r}…): iterate it with iterate_flow")
+    raise TypeError(f"this flow emits values ({value!r:.40}…): iterate it with iterate_flow")
 
 
 async def aiterate_flow(
     flow: Flow[Any], perform: Callable[[Effect[Any]], Awaitable[Any]]
-) -> AsyncIterator[str]:
-    """Drive a flow with ``await``: yield the text it emits (see :func:`iterate_flow`)."""
+) -> AsyncIterator[Any]:
+    """Drive a flow with ``await``: yield the values it emits (see :func:`iterate_flow`)."""
     import asyncio  # here, not at the top: sync-only programs never need it
 
     try:
@@ -456,7 +459,7 @@ async def aiterate_flow(
             result = None
             try:
                 if isinstance(effect, Emit):
-                    yield effect.text
+                    yield effect.value
                 elif isinstance(effect, Pause):
                     await asyncio.sleep(effect.seconds)
                 else:
@@ -472,10 +475,10 @@ async def aiterate_flow(
 
 
 async def arun_flow(flow: Flow[R], perform: Callable[[Any], Awaitable[Any]]) -> R:
-    """Drive a flow that emits no text with ``await`` and return its result."""
+    """Drive a flow that emits nothing with ``await`` and return its result."""
     kept: list[R] = []
-    async for text in aiterate_flow(_keeping_result(flow, kept), perform):
-        raise TypeError(f"this flow emits log text ({text[:40]!r}…): iterate it with aiterate_flow")
+    async for value in aiterate_flow(_keeping_result(flow, kept), perform):
+        raise TypeError(f"this flow emits values ({value!r:.40}…): iterate it with aiterate_flow")
     return kept[0]
 
 
