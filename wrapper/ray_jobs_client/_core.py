@@ -49,6 +49,10 @@ R = TypeVar("R")
 #: A multi-step operation: yields calls (or pauses), receives their results, returns its result.
 Flow = Generator["Call[Any] | Pause", Any, T]
 
+#: An operation with many results (``as_completed``): yields calls, pauses and :class:`Emit`\ s, each
+#: emitted value handed to the caller as soon as it is known; it ends by returning.
+StreamFlow = Generator["Call[Any] | Pause | Emit[T]", Any, None]
+
 # Bodies are kept whole in exceptions (Ray does) up to this size, then cut: an HTML page from a
 # proxy or a huge traceback should not flood a log line.
 _MAX_BODY_IN_MESSAGE = 8192
@@ -89,6 +93,14 @@ class Pause:
     """Yielded by a flow to wait before its next call (``time.sleep`` or ``asyncio.sleep``)."""
 
     seconds: float
+
+
+@attrs.frozen
+class Emit(Generic[T]):
+    """Yielded by a :data:`StreamFlow`: one result for the caller. The flow resumes (receiving
+    ``None``) only when the caller asks for the next result."""
+
+    value: T
 
 
 # --------------------------------------------------------------------------- responses → results
@@ -374,3 +386,58 @@ async def arun_flow(flow: Flow[R], perform: Callable[[Call[Any]], Awaitable[Any]
                 call = flow.send(result)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
+
+
+def iter_flow(flow: StreamFlow[T], perform: Callable[[Call[Any]], Any]) -> Iterator[T]:
+    """Drive a stream flow with a blocking ``perform``, yielding each value it emits.
+
+    Leaving the loop early closes the flow (no call is made after the caller stopped asking).
+    """
+    with contextlib.closing(flow):
+        step = next(flow, None)
+        while step is not None:
+            if isinstance(step, Emit):
+                yield step.value
+                step = _resume(flow, None)
+            elif isinstance(step, Pause):
+                time.sleep(step.seconds)
+                step = _resume(flow, None)
+            else:
+                try:
+                    result = perform(step)
+                except JobsClientError as exc:
+                    step = _resume(flow, exc)
+                else:
+                    step = _resume(flow, result)
+
+
+async def aiter_flow(flow: StreamFlow[T], perform: Callable[[Call[Any]], Awaitable[Any]]) -> AsyncIterator[T]:
+    """Drive a stream flow with an awaitable ``perform``, yielding each value it emits."""
+    import asyncio
+
+    with contextlib.closing(flow):
+        step = next(flow, None)
+        while step is not None:
+            if isinstance(step, Emit):
+                yield step.value
+                step = _resume(flow, None)
+            elif isinstance(step, Pause):
+                await asyncio.sleep(step.seconds)
+                step = _resume(flow, None)
+            else:
+                try:
+                    result = await perform(step)
+                except JobsClientError as exc:
+                    step = _resume(flow, exc)
+                else:
+                    step = _resume(flow, result)
+
+
+def _resume(flow: StreamFlow[Any], answer: object) -> Call[Any] | Pause | Emit[Any] | None:
+    """The flow's next step after ``answer`` (thrown into it if it is an error); ``None`` once it ended."""
+    try:
+        if isinstance(answer, JobsClientError):
+            return flow.throw(answer)
+        return flow.send(answer)
+    except StopIteration:
+        return None

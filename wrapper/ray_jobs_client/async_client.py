@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,7 +20,17 @@ from ray_jobs_api.client import Client as ApiClient
 
 from . import _calls
 from ._base import ClientBase, ProgressCallback
-from ._core import Call, Flow, aremember_response, arun_flow, asend, refused_upgrade_body, translating_errors
+from ._completion import completion_flow
+from ._core import (
+    Call,
+    Flow,
+    aiter_flow,
+    aremember_response,
+    arun_flow,
+    asend,
+    refused_upgrade_body,
+    translating_errors,
+)
 from .errors import APIConnectionError, EventLoopError, JobNotFoundError, LogDecodeError, ServerError
 from .logs import (
     WEBSOCKET_READ_BYTES,
@@ -360,6 +370,14 @@ class AsyncJobSubmissionClient(ClientBase):
             except (APIConnectionError, ServerError) as exc:
                 pause, attempt = self._download_pause(outage, download, exc, receiving, attempt)
                 await asyncio.sleep(pause)
+
+    def as_completed(
+        self, job_ids: Iterable[str], *, timeout: float | None = None, poll: float = 1.0
+    ) -> AsyncIterator[JobDetails]:
+        """Wait for many jobs at once: an async iterator of each job's final details as it finishes
+        (``async for details in client.as_completed(ids)``; see
+        :meth:`JobSubmissionClient.as_completed`). Bad arguments are refused at the call."""
+        return aiter_flow(completion_flow(self, job_ids, timeout, poll), self._send)
 
 
 @contextlib.asynccontextmanager

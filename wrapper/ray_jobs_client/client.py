@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -13,7 +13,17 @@ from ray_jobs_api.client import Client as ApiClient
 
 from . import _calls
 from ._base import ClientBase, ProgressCallback
-from ._core import Call, Flow, refused_upgrade_body, remember_response, run_flow, send, translating_errors
+from ._completion import completion_flow
+from ._core import (
+    Call,
+    Flow,
+    iter_flow,
+    refused_upgrade_body,
+    remember_response,
+    run_flow,
+    send,
+    translating_errors,
+)
 from .errors import APIConnectionError, JobNotFoundError, LogDecodeError, ServerError
 from .logs import (
     WEBSOCKET_READ_BYTES,
@@ -315,3 +325,19 @@ class JobSubmissionClient(ClientBase):
             except (APIConnectionError, ServerError) as exc:
                 pause, attempt = self._download_pause(outage, download, exc, receiving, attempt)
                 time.sleep(pause)
+
+    def as_completed(
+        self, job_ids: Iterable[str], *, timeout: float | None = None, poll: float = 1.0
+    ) -> Iterator[JobDetails]:
+        """Wait for many jobs at once: yield each job's final details as it finishes.
+
+        Jobs already finished are yielded in the first round. Each round (every ``poll`` seconds)
+        asks about all the jobs still unfinished with one ``GET /api/jobs/`` or with one GET per job,
+        whichever costs the server less for the number of jobs and the cluster's size. Raises
+        :class:`~ray_jobs_client.errors.JobWaitTimeoutError` naming the jobs still unfinished
+        (``.unfinished``) once ``timeout`` seconds have passed since the call, and
+        :class:`~ray_jobs_client.errors.JobNotFoundError` for a job the server does not know.
+        Outages of the server are ridden out as in :meth:`wait_until_finished`. Duplicate or bad
+        ids, and a ``poll`` or ``timeout`` that is not a positive number, are refused at the call.
+        """
+        return iter_flow(completion_flow(self, job_ids, timeout, poll), self._send)
