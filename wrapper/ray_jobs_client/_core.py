@@ -6,6 +6,12 @@ arguments, and how each status code becomes a result or an exception). Multi-ste
 receive their results. :func:`run_flow` drives a flow with blocking I/O and :func:`arun_flow` with
 ``await``; nothing else differs between :class:`~ray_jobs_client.JobSubmissionClient` and
 :class:`~ray_jobs_client.AsyncJobSubmissionClient`.
+
+The protocol: a flow yields a :class:`Call` and is sent its result (or has its exception thrown in),
+yields a :class:`Pause` and is sent ``None`` after the pause, and returns its result. A *stream flow*
+(an operation with many results, such as ``as_completed``) also yields :class:`Emit`: the value goes
+to the caller of :func:`iter_flow` / :func:`aiter_flow`, and the flow is resumed with ``None`` only
+when the caller asks for the next value.
 """
 
 from __future__ import annotations
@@ -49,8 +55,8 @@ R = TypeVar("R")
 #: A multi-step operation: yields calls (or pauses), receives their results, returns its result.
 Flow = Generator["Call[Any] | Pause", Any, T]
 
-#: An operation with many results (``as_completed``): yields calls, pauses and :class:`Emit`\ s, each
-#: emitted value handed to the caller as soon as it is known; it ends by returning.
+#: An operation with many results (``as_completed``): yields calls and pauses as a flow does, and
+#: :class:`Emit` for each result, handed to the caller as soon as it is known; it ends by returning.
 StreamFlow = Generator["Call[Any] | Pause | Emit[T]", Any, None]
 
 # Bodies are kept whole in exceptions (Ray does) up to this size, then cut: an HTML page from a
