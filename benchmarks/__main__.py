@@ -2,8 +2,8 @@
 
 Order of work: the figures that need no server first (install size, which also prepares the clean
 venvs the others use; import time; packaging), then one local Ray head (no token) for the rest
-(latency, polling, log tail, log download, memory). A figure that fails is reported as failed and the others
-still run; the exit status is then 1.
+(latency, polling, waiting, log tail, log download, memory). A figure that fails is reported as
+failed and the others still run; the exit status is then 1.
 """
 
 from __future__ import annotations
@@ -22,7 +22,17 @@ from pathlib import Path
 from ray_jobs_client import JobSubmissionClient
 from ray_jobs_client.testing import LocalRayHead
 
-from . import install_size, latency, log_download, log_tail, memory, packaging_speed, polling, startup
+from . import (
+    install_size,
+    latency,
+    log_download,
+    log_tail,
+    memory,
+    packaging_speed,
+    polling,
+    startup,
+    waiting,
+)
 from .common import DEFAULT_WORK_DIR, Figure, load_average, wait_for_quiet
 
 
@@ -44,6 +54,7 @@ class Sizes:
     log_repetitions: int = 3
     packaging_repetitions: int = 3
     tree_scale: float = 1.0
+    waiting_jobs: int = 200
 
 
 QUICK = Sizes(
@@ -60,6 +71,7 @@ QUICK = Sizes(
     log_repetitions=2,
     packaging_repetitions=2,
     tree_scale=0.05,
+    waiting_jobs=20,
 )
 
 
@@ -144,6 +156,7 @@ def main(argv: list[str]) -> int:
         run.figure(
             "4. polling", lambda: polling.measure(head.address, jobs, sizes.polls, sizes.poll_repetitions)
         )
+        run.figure("8. waiting", lambda: waiting.measure(head.address, sizes.waiting_jobs, log))
         run.figure(
             "5. log tail",
             lambda: log_tail.measure(

@@ -75,6 +75,9 @@ def sync_client(address: str) -> None:
         assert_type(client.follow_job_logs(job_id), Iterator[str])
         assert_type(client.tail_job_logs(job_id), AsyncIterator[str])
         assert_type(client.wait_until_finished(job_id, timeout=60), JobDetails)
+        assert_type(client.as_completed([job_id, "other"], timeout=60, poll=0.5), Iterator[JobDetails])
+        for finished in client.as_completed((job_id,)):
+            assert_type(finished, JobDetails)
         assert_type(client.stop_job(job_id), bool)
         assert_type(client.delete_job(job_id), bool)
     client.close()
@@ -109,6 +112,9 @@ async def async_client(address: str) -> None:
         async for piece in client.iter_job_logs(job_id):
             assert_type(piece, str)
         assert_type(await client.wait_until_finished(job_id), JobDetails)
+        assert_type(client.as_completed([job_id], timeout=60), AsyncIterator[JobDetails])
+        async for finished in client.as_completed({job_id}, poll=2):
+            assert_type(finished, JobDetails)
         assert_type(await client.stop_job(job_id), bool)
         assert_type(await client.delete_job(job_id), bool)
     await client.aclose()
@@ -149,6 +155,7 @@ def errors(exc: Exception) -> None:
     waited = JobWaitTimeoutError("too slow", job_id="j", last_status="RUNNING")
     assert_type(waited.job_id, str)
     assert_type(waited.last_status, str | None)
+    assert_type(waited.unfinished, dict[str, str | None])
     unsupported = UnsupportedServerError("old", feature="x", required_version="2.40.0", server_version=None)
     assert_type(unsupported.server_version, str | None)
     if isinstance(exc, ServerUnreachableError):

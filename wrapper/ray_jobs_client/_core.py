@@ -10,7 +10,8 @@ effects in :mod:`ray_jobs_client._follow` — and receive their results, typed, 
 :class:`~ray_jobs_client.JobSubmissionClient` and :class:`~ray_jobs_client.AsyncJobSubmissionClient`.
 
 One rule for the clients' methods: an operation that is exactly one exchange is a :class:`Call`
-given to ``_send``; anything more is a flow given to ``_run`` (or, when it yields log text, iterated).
+given to ``_send``; anything more is a flow given to ``_run``, or iterated when it emits values (log
+text, each job's final details for ``as_completed``).
 """
 
 from __future__ import annotations

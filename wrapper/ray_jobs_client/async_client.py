@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -14,6 +14,7 @@ from ray_jobs_api.client import Client as ApiClient
 
 from . import _calls
 from ._base import ClientBase, ProgressCallback
+from ._completion import completion_flow
 from ._core import (
     Call,
     Effect,
@@ -268,8 +269,17 @@ class AsyncJobSubmissionClient(ClientBase):
         async for chunk in self._iterate(self._follow_flow(job_id)):
             yield chunk
 
-    async def _iterate(self, flow: Flow[None]) -> AsyncIterator[str]:
-        """Run a flow that emits log text (see :mod:`ray_jobs_client._follow`), yielding the text."""
+    def as_completed(
+        self, job_ids: Iterable[str], *, timeout: float | None = None, poll: float = 1.0
+    ) -> AsyncIterator[JobDetails]:
+        """Wait for many jobs at once: an async iterator of each job's final details as it finishes
+        (``async for details in client.as_completed(ids)``; see
+        :meth:`JobSubmissionClient.as_completed`). Bad arguments are refused at the call."""
+        self._ensure_open()
+        return self._iterate(completion_flow(self, job_ids, timeout, poll))
+
+    async def _iterate(self, flow: Flow[None]) -> AsyncIterator[Any]:
+        """Run a flow that emits values (log text, or jobs' details), yielding them."""
         io = _AsyncLogIO(self._http, self._send, self._settings.display_address)
         try:
             async for text in aiterate_flow(flow, io.perform):

@@ -6,8 +6,12 @@ Same subcommands, options, environment variables and exit codes as ``ray job``: 
 connections, and a one-line error (exit 1) instead of a traceback for user errors. Usage errors exit 2
 and show the subcommand's usage.
 
+``wait`` (not in ``ray job``) waits for several jobs at once, printing each as it finishes.
+
 Exit codes are ``ray job``'s: ``submit`` exits 1 when the job it follows FAILED and 0 when it
-SUCCEEDED or was STOPPED; ``logs --follow`` exits 0 whatever the job's end; any error exits 1. A log
+SUCCEEDED or was STOPPED; ``logs --follow`` exits 0 whatever the job's end; any error exits 1.
+``wait`` exits 0 when every job SUCCEEDED, 1 when some FAILED or were STOPPED (or on an error), and
+124 (as ``timeout(1)``) when ``--timeout`` passed first. A log
 the server cannot send (bytes that are not UTF-8) is not an error while following: what the stream
 sent is printed, a warning goes to stderr, and the command ends with the job's status.
 """
@@ -147,6 +151,16 @@ def _patience(text: str) -> float | None:
     return seconds
 
 
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return seconds
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--address",
@@ -228,6 +242,29 @@ def build_parser() -> argparse.ArgumentParser:
     _common(delete)
     delete.add_argument("job_id")
     delete.set_defaults(handler=_delete)
+
+    wait = commands.add_parser(
+        "wait",
+        help="Wait for jobs to finish, printing each as it does.",
+        description=(
+            "Wait for one or more jobs to finish, printing each as it does. Polls every --poll seconds "
+            "with one request per round for all the jobs when that is cheaper than one per job."
+        ),
+        epilog=(
+            f"exit codes: 0 every job SUCCEEDED; 1 some FAILED or were STOPPED, or an error; "
+            f"2 a usage error; {WAIT_TIMED_OUT} --timeout passed before every job finished "
+            "(the jobs keep running)."
+        ),
+    )
+    _common(wait)
+    wait.add_argument("job_ids", nargs="+", metavar="JOB_ID", help="Submission ids (or Ray job ids).")
+    wait.add_argument(
+        "--timeout", type=_seconds, default=None, metavar="SECONDS", help="Give up after this long."
+    )
+    wait.add_argument(
+        "--poll", type=_seconds, default=1.0, metavar="SECONDS", help="Seconds between rounds (default: 1)."
+    )
+    wait.set_defaults(handler=_wait)
 
     listing = commands.add_parser("list", help="List all jobs.")
     _common(listing)
@@ -406,6 +443,56 @@ def _stop(args: argparse.Namespace, out: Output) -> int:
 
         _log_job_status(out, client.wait_until_finished(args.job_id, poll=1.0, on_poll=report))
     return 0
+
+
+#: ``ray-jobs wait``'s exit code when ``--timeout`` passed first (that of ``timeout(1)``).
+WAIT_TIMED_OUT = 124
+
+
+def _wait(args: argparse.Namespace, out: Output) -> int:
+    from .errors import JobWaitTimeoutError
+
+    job_ids = list(dict.fromkeys(args.job_ids))  # a job named twice is waited for (and shown) once
+    ended: dict[str, int] = {}
+    with _client(args, out) as client:
+        out.line(f"Waiting for {len(job_ids)} job{'s' if len(job_ids) > 1 else ''} to finish:")
+        try:
+            for details in client.as_completed(job_ids, timeout=args.timeout, poll=args.poll):
+                _log_job_end(out, details)
+                ended[str(details.status)] = ended.get(str(details.status), 0) + 1
+        except JobWaitTimeoutError as exc:
+            _log_wait_summary(out, ended, len(job_ids))
+            print(f"Timed out: {_one_line(exc)}", file=sys.stderr)
+            return WAIT_TIMED_OUT
+    _log_wait_summary(out, ended, len(job_ids))
+    return 0 if ended.get("SUCCEEDED", 0) == len(job_ids) else 1
+
+
+def _log_job_end(out: Output, details: JobDetails) -> None:
+    """One line for a job that finished (its status message's first line when it failed)."""
+    job_id = details.submission_id or details.job_id
+    if details.status == "SUCCEEDED":
+        out.line(out.paint(f"Job '{job_id}' succeeded", GREEN))
+    elif details.status == "STOPPED":
+        out.line(out.paint(f"Job '{job_id}' was stopped", YELLOW))
+    else:
+        why = (details.message or "").strip().splitlines()
+        out.line(out.paint(f"Job '{job_id}' failed", RED) + (f": {why[0]}" if why else ""))
+
+
+def _log_wait_summary(out: Output, ended: dict[str, int], total: int) -> None:
+    if ended.get("SUCCEEDED", 0) == total:
+        out.line(f"All {total} jobs succeeded." if total > 1 else "The job succeeded.")
+        return
+    counts = [
+        f"{ended[status]} {word}"
+        for status, word in (("SUCCEEDED", "succeeded"), ("FAILED", "failed"), ("STOPPED", "stopped"))
+        if ended.get(status)
+    ]
+    unfinished = total - sum(ended.values())
+    if unfinished:
+        counts.append(f"{unfinished} unfinished")
+    out.line(f"{total} jobs: {', '.join(counts)}.")
 
 
 def _delete(args: argparse.Namespace, out: Output) -> int:

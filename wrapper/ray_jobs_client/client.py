@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -13,6 +13,7 @@ from ray_jobs_api.client import Client as ApiClient
 
 from . import _calls
 from ._base import ClientBase, ProgressCallback
+from ._completion import completion_flow
 from ._core import Call, Effect, Flow, iterate_flow, remember_response, run_flow, send, translating_errors
 from ._follow import (
     CloseStream,
@@ -210,8 +211,25 @@ class JobSubmissionClient(ClientBase):
         self._ensure_open()
         yield from self._iterate(self._follow_flow(job_id))
 
-    def _iterate(self, flow: Flow[None]) -> Iterator[str]:
-        """Run a flow that emits log text (see :mod:`ray_jobs_client._follow`), yielding the text."""
+    def as_completed(
+        self, job_ids: Iterable[str], *, timeout: float | None = None, poll: float = 1.0
+    ) -> Iterator[JobDetails]:
+        """Wait for many jobs at once: yield each job's final details as it finishes.
+
+        Jobs already finished are yielded in the first round. Each round (every ``poll`` seconds)
+        asks about all the jobs still unfinished with one ``GET /api/jobs/`` or with one GET per job,
+        whichever costs the server less for the number of jobs and the cluster's size. Raises
+        :class:`~ray_jobs_client.errors.JobWaitTimeoutError` naming the jobs still unfinished
+        (``.unfinished``) once ``timeout`` seconds have passed since the call, and
+        :class:`~ray_jobs_client.errors.JobNotFoundError` for a job the server does not know.
+        Outages of the server are ridden out as in :meth:`wait_until_finished`. Duplicate or bad
+        ids, and a ``poll`` or ``timeout`` that is not a positive number, are refused at the call.
+        """
+        self._ensure_open()
+        return self._iterate(completion_flow(self, job_ids, timeout, poll))
+
+    def _iterate(self, flow: Flow[None]) -> Iterator[Any]:
+        """Run a flow that emits values (log text, or jobs' details), yielding them."""
         io = _SyncLogIO(self._http, self._send, self._settings.display_address)
         try:
             yield from iterate_flow(flow, io.perform)

@@ -14,6 +14,8 @@ scrapers and ``pytest.raises(match=...)`` written for Ray still match.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 __all__ = [
     "PERMANENT_CONNECTION_ERRORS",
     "APIConnectionError",
@@ -302,11 +304,25 @@ class LogStreamError(JobsClientError, RuntimeError):
 
 
 class JobWaitTimeoutError(JobsClientError, TimeoutError):
-    """``wait_until_finished`` gave up before the job reached a terminal status."""
+    """``wait_until_finished`` or ``as_completed`` gave up before the job(s) reached a terminal status.
 
-    def __init__(self, message: str, *, job_id: str, last_status: str | None) -> None:
+    ``unfinished`` maps every job still unfinished to the status it was last seen in (``None`` if it
+    was never seen); ``job_id`` and ``last_status`` are its first entry (the only one for a single job).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_id: str,
+        last_status: str | None,
+        unfinished: Mapping[str, str | None] | None = None,
+    ) -> None:
         self.job_id = job_id
         self.last_status = last_status
+        self.unfinished: dict[str, str | None] = (
+            {job_id: last_status} if unfinished is None else dict(unfinished)
+        )
         super().__init__(message)
 
 
