@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 GEN_OUT := generated/ray_jobs_api
-GEN_ARGS := --path openapi/jobs.yaml --config openapi/generator.yaml --meta none --fail-on-warning
+GEN_ARGS := --path openapi/jobs.yaml --config openapi/generator.yaml --custom-template-path openapi/templates \
+	--meta none --fail-on-warning
 PYTEST_ARGS ?=
 
 .PHONY: install generate check-generated test unit lint typecheck demo bench clean dist wheel-venv \
