@@ -42,7 +42,7 @@ from ray_jobs_api.models import JobDetails as ApiJobDetails
 from ._core import Call
 from .errors import NotFoundError
 from .ids import check_job_id
-from .models import JobDetails, job_details_from_api
+from .models import JobDetails, job_details_from_api, job_details_from_json
 
 
 def _expect(kind: type[Any]) -> Callable[[Any], Any]:
@@ -72,22 +72,24 @@ def submit_job(body: JobSubmitRequest) -> Call[str]:
 
 
 def list_jobs() -> Call[list[JobDetails]]:
+    # `as_json`: the generated endpoint hands over the decoded body without building its models,
+    # and each job is converted once, into the public model (a cluster may hold many thousands).
     def details(parsed: Any) -> list[JobDetails]:
         if not isinstance(parsed, list):
             raise TypeError(f"expected a list, got {type(parsed).__name__}")
-        return [job_details_from_api(_expect(ApiJobDetails)(item)) for item in parsed]
+        return [job_details_from_json(item) for item in parsed]
 
-    return Call(_list_jobs, {}, "GET", "/api/jobs/", {200: details}, not_found=NotFoundError)
+    return Call(_list_jobs, {"as_json": True}, "GET", "/api/jobs/", {200: details}, not_found=NotFoundError)
 
 
 def get_job_info(job_id: str) -> Call[JobDetails]:
     check_job_id(job_id)
     return Call(
         _get_job_info,
-        {"job_or_submission_id": job_id},
+        {"job_or_submission_id": job_id, "as_json": True},
         "GET",
         f"/api/jobs/{job_id}",
-        {200: lambda parsed: job_details_from_api(_expect(ApiJobDetails)(parsed))},
+        {200: job_details_from_json},
     )
 
 
