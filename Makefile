@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 GEN_OUT := generated/ray_jobs_api
-GEN_ARGS := --path openapi/jobs.yaml --config openapi/generator.yaml --meta none --fail-on-warning
+GEN_ARGS := --path openapi/jobs.yaml --config openapi/generator.yaml --custom-template-path openapi/templates \
+	--meta none --fail-on-warning
 PYTEST_ARGS ?=
 
 .PHONY: install generate check-generated test unit lint typecheck demo bench clean dist wheel-venv \
@@ -27,14 +28,14 @@ install: $(STAMP)
 # operations do not linger; the generator and ruff are pinned, so a rerun is byte-identical.
 generate: $(STAMP)
 	rm -rf $(GEN_OUT)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/openapi-python-client generate $(GEN_ARGS) --output-path $(GEN_OUT)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate $(GEN_ARGS) --output-path $(GEN_OUT)
 	$(BIN)/python -m openapi_spec_validator openapi/jobs.yaml
 
 # Regenerate into a scratch directory and fail on any difference, new or removed files included.
 check-generated: $(STAMP)
 	$(BIN)/python -m openapi_spec_validator openapi/jobs.yaml
 	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/openapi-python-client generate $(GEN_ARGS) \
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate $(GEN_ARGS) \
 		--output-path "$$scratch/ray_jobs_api" >/dev/null && \
 	if diff -r -x __pycache__ "$$scratch/ray_jobs_api" $(GEN_OUT); then \
 		echo "generated code is up to date"; \

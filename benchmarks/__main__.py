@@ -2,8 +2,10 @@
 
 Order of work: the figures that need no server first (install size, which also prepares the clean
 venvs the others use; import time; packaging), then one local Ray head (no token) for the rest
-(latency, polling, waiting, log tail, log download, memory). A figure that fails is reported as
-failed and the others still run; the exit status is then 1.
+(latency, polling, waiting for many jobs, log tail, log download, memory, list_jobs at scale). A
+figure that fails is reported as failed and the others still run; the exit status is then 1.
+``--only 9`` (figure numbers, repeatable) measures only those figures and writes their report beside
+the cached inputs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ray_jobs_client.testing import LocalRayHead
 from . import (
     install_size,
     latency,
+    list_scale,
     log_download,
     log_tail,
     memory,
@@ -55,6 +58,9 @@ class Sizes:
     packaging_repetitions: int = 3
     tree_scale: float = 1.0
     waiting_jobs: int = 200
+    list_counts: tuple[int, ...] = (1_000, 20_000)
+    list_rounds: int = 5
+    list_calls: int = 5
 
 
 QUICK = Sizes(
@@ -72,6 +78,8 @@ QUICK = Sizes(
     packaging_repetitions=2,
     tree_scale=0.05,
     waiting_jobs=20,
+    list_rounds=2,
+    list_calls=3,
 )
 
 
@@ -82,7 +90,17 @@ def log(message: str) -> None:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for developing the benchmarks")
-    parser.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"), help="report to write")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="report to write (default: BENCHMARKS.md; with --only, <work dir>/BENCHMARKS-only-<figures>.md)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="FIGURE",
+        help="measure only this figure (its number: 1a, 1b, 2…9); may be repeated",
+    )
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="cached venvs and inputs")
     parser.add_argument(
         "--quiet-load",
@@ -97,11 +115,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 class Run:
     """Collects the figures, timing each and catching failures so that the others still run."""
 
-    def __init__(self) -> None:
+    def __init__(self, only: list[str] | None = None) -> None:
         self.figures: list[Figure] = []
         self.failed = False
+        self.only = only
+
+    def wants(self, *names: str) -> bool:
+        """Whether any of these figures (``"2. installed size"`` or just ``"2"``) is to be measured."""
+        return self.only is None or any(name.split(".")[0] in self.only for name in names)
 
     def figure(self, name: str, measure: Callable[[], Figure]) -> None:
+        if not self.wants(name):
+            return
         log(f"measuring {name}")
         start = time.monotonic()
         try:
@@ -123,35 +148,20 @@ def finished_jobs(address: str, count: int) -> list[str]:
     return jobs
 
 
-def main(argv: list[str]) -> int:
-    args = parse_args(argv)
-    sizes = QUICK if args.quick else Sizes()
-    for name in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
-        os.environ.pop(name, None)
-    started = time.monotonic()
-    quiet, waited = wait_for_quiet(args.quiet_load, args.max_wait, log)
-    load_start = load_average()
-    log(
-        f"load average at start: {load_start[0]:.2f} "
-        f"({'quiet' if quiet else 'NOT quiet'} after {waited:.0f} s)"
-    )
-    work_dir = args.work_dir
-    work_dir.mkdir(parents=True, exist_ok=True)
-    run = Run()
+def _needed(venvs: install_size.Venvs | None) -> install_size.Venvs:
+    if venvs is None:
+        raise RuntimeError("the benchmark venvs were not prepared")
+    return venvs
 
-    venvs = install_size.prepare_venvs(work_dir, log)
-    run.figure("2. installed size", lambda: install_size.measure(venvs))
-    run.figure("1a. import time", lambda: startup.measure(venvs, sizes.import_repetitions))
-    tree_spec = packaging_speed.TreeSpec().scaled(sizes.tree_scale)
-    run.figure(
-        "6. packaging",
-        lambda: packaging_speed.measure(venvs, work_dir, tree_spec, sizes.packaging_repetitions, log),
-    )
 
+def measure_on_a_head(run: Run, sizes: Sizes, venvs: install_size.Venvs | None) -> None:
+    """The figures that need a job server: one local Ray head (no token) for all of them."""
     log("starting a local Ray head")
     with LocalRayHead() as head:
-        log(f"head up; submitting {sizes.setup_jobs} jobs to poll and wait for them")
-        jobs = finished_jobs(head.address, sizes.setup_jobs)
+        jobs: list[str] = []
+        if run.wants("3", "4"):
+            log(f"head up; submitting {sizes.setup_jobs} jobs to poll and wait for them")
+            jobs = finished_jobs(head.address, sizes.setup_jobs)
         run.figure("3. latency", lambda: latency.measure(head.address, jobs[0], sizes.calls, sizes.block))
         run.figure(
             "4. polling", lambda: polling.measure(head.address, jobs, sizes.polls, sizes.poll_repetitions)
@@ -172,13 +182,50 @@ def main(argv: list[str]) -> int:
             "7. log download",
             lambda: log_download.measure(head.address, sizes.log_bytes, sizes.log_repetitions),
         )
-        run.figure("1b. memory", lambda: memory.measure(venvs, head.address, sizes.rss_repetitions))
+        run.figure("1b. memory", lambda: memory.measure(_needed(venvs), head.address, sizes.rss_repetitions))
+        run.figure(
+            "9. list_jobs at scale",
+            lambda: list_scale.measure(head.address, sizes.list_counts, sizes.list_rounds, sizes.list_calls),
+        )
         log("stopping the head")
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    sizes = QUICK if args.quick else Sizes()
+    for name in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
+        os.environ.pop(name, None)
+    started = time.monotonic()
+    quiet, waited = wait_for_quiet(args.quiet_load, args.max_wait, log)
+    load_start = load_average()
+    log(
+        f"load average at start: {load_start[0]:.2f} "
+        f"({'quiet' if quiet else 'NOT quiet'} after {waited:.0f} s)"
+    )
+    work_dir = args.work_dir
+    work_dir.mkdir(parents=True, exist_ok=True)
+    run = Run(args.only)
+
+    venvs = install_size.prepare_venvs(work_dir, log) if run.wants("2", "1a", "6", "1b") else None
+    run.figure("2. installed size", lambda: install_size.measure(_needed(venvs)))
+    run.figure("1a. import time", lambda: startup.measure(_needed(venvs), sizes.import_repetitions))
+    tree_spec = packaging_speed.TreeSpec().scaled(sizes.tree_scale)
+    run.figure(
+        "6. packaging",
+        lambda: packaging_speed.measure(
+            _needed(venvs), work_dir, tree_spec, sizes.packaging_repetitions, log
+        ),
+    )
+    if run.wants("3", "4", "5", "7", "1b", "8", "9"):
+        measure_on_a_head(run, sizes, venvs)
     load_end = load_average()
     elapsed = time.monotonic() - started
     command = "make bench" if not argv else f"make bench BENCH_ARGS='{' '.join(argv)}'"
-    args.output.write_text(render(run.figures, command, load_start, load_end, quiet, waited, args, elapsed))
-    log(f"wrote {args.output} in {elapsed:.0f} s (load average at end: {load_end[0]:.2f})")
+    output = args.output or (
+        work_dir / f"BENCHMARKS-only-{'-'.join(args.only)}.md" if args.only else Path("BENCHMARKS.md")
+    )
+    output.write_text(render(run.figures, command, load_start, load_end, quiet, waited, args, elapsed))
+    log(f"wrote {output} in {elapsed:.0f} s (load average at end: {load_end[0]:.2f})")
     return 1 if run.failed else 0
 
 

@@ -33,7 +33,7 @@ from ray.job_submission import JobSubmissionClient as RayClient
 from ray_jobs_api.api.jobs import get_job_info
 from ray_jobs_api.models import JobDetails as ApiJobDetails
 from ray_jobs_client import JobSubmissionClient
-from ray_jobs_client.models import job_details_from_api
+from ray_jobs_client.models import job_details_from_json
 from ray_jobs_client.transport import RetryTransport
 
 from .common import OURS, RAYS, Figure, Summary, Table, Target, interleave, ratio
@@ -251,7 +251,7 @@ def _explanation(
 HTTPCORE = "`httpcore.ConnectionPool` alone (the HTTP/1.1 engine under httpx)"
 PLAIN = "plain `httpx.Client` (defaults), `.get(path).content`"
 OUR_CONFIG = "+ our httpx configuration (retry transport, response hook, headers)"
-GENERATED = "+ generated `get_job_info.sync_detailed` (JSON, attrs models, `Response`)"
+GENERATED = "+ generated `get_job_info.sync_detailed(as_json=True)` (JSON, `Response`)"
 WRAPPER = "+ our wrapper: `get_job_status` (call table, errors, public model)"
 
 
@@ -298,7 +298,7 @@ def _layers(stack: Stack, path: str) -> dict[str, Callable[[], object]]:
         HTTPCORE: lambda: stack.httpcore_pool.request("GET", url, headers=host).content,
         PLAIN: lambda: stack.plain_httpx.get(path).content,
         OUR_CONFIG: lambda: ours._http.get(path).content,
-        GENERATED: lambda: get_job_info.sync_detailed(stack.job_id, client=ours._api),
+        GENERATED: lambda: get_job_info.sync_detailed(stack.job_id, client=ours._api, as_json=True),
         WRAPPER: lambda: ours.get_job_status(stack.job_id),
     }
 
@@ -323,7 +323,6 @@ def offline_ladder(stack: Stack, rounds: int = 5) -> tuple[Table, dict[str, floa
 
     mock = httpx.MockTransport(answer)
     data = json.loads(body)
-    api_model = ApiJobDetails.from_dict(data)
     with (
         httpx.Client(base_url=stack.address, transport=mock) as plain,
         JobSubmissionClient(stack.address) as ours,
@@ -333,10 +332,10 @@ def offline_ladder(stack: Stack, rounds: int = 5) -> tuple[Table, dict[str, floa
         steps: dict[str, Callable[[], object]] = {
             "`json.loads(body)`": lambda: json.loads(body),
             "generated `JobDetails.from_dict`": lambda: ApiJobDetails.from_dict(data),
-            "our `job_details_from_api`": lambda: job_details_from_api(api_model),
+            "our `job_details_from_json` (what the client runs)": lambda: job_details_from_json(data),
             PLAIN_MOCK: lambda: plain.get(path).content,
             OUR_CONFIG_MOCK: lambda: ours._http.get(path).content,
-            GENERATED_MOCK: lambda: get_job_info.sync_detailed(stack.job_id, client=ours._api),
+            GENERATED_MOCK: lambda: get_job_info.sync_detailed(stack.job_id, client=ours._api, as_json=True),
             OURS_MOCK: lambda: ours.get_job_status(stack.job_id),
         }
         loops = {name: max(1, timeit.Timer(step).autorange()[0] // 4) for name, step in steps.items()}

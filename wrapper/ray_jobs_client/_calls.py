@@ -44,13 +44,12 @@ from ray_jobs_api.models import (
     JobSubmitResponse,
     VersionResponse,
 )
-from ray_jobs_api.models import JobDetails as ApiJobDetails
 from ray_jobs_api.types import File
 
 from ._core import Call, call
 from .errors import NotFoundError
 from .ids import check_job_id
-from .models import JobDetails, JobStatus, job_details_from_api
+from .models import JobDetails, JobStatus, job_details_from_json
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -97,19 +96,22 @@ def submit_job(body: JobSubmitRequest) -> Call[str]:
 
 
 def list_jobs() -> Call[list[JobDetails]]:
+    # `as_json`: the generated endpoint hands over the decoded body without building its models,
+    # and each job is converted once, into the public model (a cluster may hold many thousands).
     def details(parsed: Any) -> list[JobDetails]:
         if not isinstance(parsed, list):
             raise TypeError(f"expected a list, got {type(parsed).__name__}")
-        return [job_details_from_api(_expect(ApiJobDetails)(item)) for item in parsed]
+        return [job_details_from_json(item) for item in parsed]
 
-    return call(_list_jobs, {200: details}, not_found=NotFoundError)
+    return call(_list_jobs, {200: details}, as_json=True, not_found=NotFoundError)
 
 
 def get_job_info(job_id: str) -> Call[JobDetails]:
     check_job_id(job_id)
     return call(
         _get_job_info,
-        {200: lambda parsed: job_details_from_api(_expect(ApiJobDetails)(parsed))},
+        {200: job_details_from_json},
+        as_json=True,
         job_or_submission_id=job_id,
     )
 
@@ -123,9 +125,11 @@ def get_job_info_dated(job_id: str) -> Call[tuple[JobDetails, float | None]]:
     check_job_id(job_id)
 
     def dated(parsed: Any, headers: Mapping[str, str]) -> tuple[JobDetails, float | None]:
-        return job_details_from_api(_expect(ApiJobDetails)(parsed)), _server_time(headers)
+        return job_details_from_json(parsed), _server_time(headers)
 
-    return attrs.evolve(call(_get_job_info, {200: dated}, job_or_submission_id=job_id), reads_headers=True)
+    return attrs.evolve(
+        call(_get_job_info, {200: dated}, as_json=True, job_or_submission_id=job_id), reads_headers=True
+    )
 
 
 def _server_time(headers: Mapping[str, str]) -> float | None:

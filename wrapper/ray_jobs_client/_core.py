@@ -121,16 +121,21 @@ def call(
     results: Mapping[int, Callable[..., T]],
     *,
     body: Any = None,
+    as_json: bool = False,
     not_found: type[NotFoundError] = JobNotFoundError,
     repeatable: bool = True,
     **params: Any,
 ) -> Call[T]:
-    """A :class:`Call` of a generated endpoint, its method and path taken from the generated code."""
+    """A :class:`Call` of a generated endpoint, its method and path taken from the generated code.
+
+    ``as_json``: the converters receive the decoded JSON body rather than the generated models (for
+    the job records, converted once into :class:`~ray_jobs_client.models.JobDetails`).
+    """
     kwargs = params if body is None else {**params, "body": body}
     request = endpoint._get_kwargs(**kwargs)
     return Call(
         endpoint,
-        kwargs,
+        {**kwargs, "as_json": True} if as_json else kwargs,
         request["method"].upper(),
         unquote(request["url"]),
         results,

@@ -3,6 +3,10 @@
 ``JobStatus`` and ``JobType`` are ``str`` enums (``status == "SUCCEEDED"`` holds, ``str(status)`` is
 the bare value); ``JobDetails`` has the same 15 attributes as Ray's pydantic model, plus ``extra``
 with any field a newer server sends that this client does not know yet.
+
+:func:`job_details_from_json` builds a ``JobDetails`` straight from the decoded JSON: a list of
+thousands of jobs is converted once, without the generated models in between (they cost more than
+decoding the JSON itself).
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from enum import StrEnum
 from typing import Any
 
 import attrs
-from ray_jobs_api.models.driver_info import DriverInfo as _ApiDriverInfo
 from ray_jobs_api.models.job_details import JobDetails as _ApiJobDetails
 
 _Dict = dict  # `JobDetails.dict()` (Ray's API) shadows the builtin inside the class body
@@ -149,29 +152,113 @@ class JobInfo:
     driver_exit_code: int | None = None
 
 
-def job_details_from_api(api: _ApiJobDetails) -> JobDetails:
-    """Convert the generated model into the public one (the only place that does)."""
+# The members by value: a dict lookup is a faster way to the member ``JobStatus(value)`` returns
+# (an unknown value still goes through the enum, which keeps it as a pseudo-member).
+_STATUSES: dict[str, JobStatus] = {member.value: member for member in JobStatus}
+_TYPES: dict[str, JobType] = {member.value: member for member in JobType}
+_KNOWN_FIELDS = frozenset(_DETAIL_FIELDS)
+
+
+def job_details_from_json(data: object) -> JobDetails:
+    """Build the public model from one job as the server sent it (decoded JSON), in one pass.
+
+    Every documented key must be there with its documented type (``null`` where the spec allows
+    it); keys this client does not know go to ``extra``, and a status or type it does not know is
+    kept (see :class:`JobStatus`). Anything else raises ``TypeError`` or ``KeyError``, which the
+    clients report as :class:`~ray_jobs_client.errors.UnexpectedResponseError`. The dicts of
+    ``metadata`` and ``runtime_env`` are taken over, not copied: ``data`` is a fresh decoding.
+    """
+    if type(data) is not dict:
+        raise _wrong("a job", data, "an object")
+    # `type(x) is …` rather than isinstance: JSON decodes to exactly these types, and it excludes
+    # bool where an integer is expected. One explicit check per field: this runs for every job.
+    kind = data["type"]
+    if type(kind) is not str:
+        raise _wrong("type", kind, "a string")
+    status = data["status"]
+    if type(status) is not str:
+        raise _wrong("status", status, "a string")
+    entrypoint = data["entrypoint"]
+    if type(entrypoint) is not str:
+        raise _wrong("entrypoint", entrypoint, "a string")
+    job_id = data["job_id"]
+    if job_id is not None and type(job_id) is not str:
+        raise _wrong("job_id", job_id, "a string or null")
+    submission_id = data["submission_id"]
+    if submission_id is not None and type(submission_id) is not str:
+        raise _wrong("submission_id", submission_id, "a string or null")
+    message = data["message"]
+    if message is not None and type(message) is not str:
+        raise _wrong("message", message, "a string or null")
+    error_type = data["error_type"]
+    if error_type is not None and type(error_type) is not str:
+        raise _wrong("error_type", error_type, "a string or null")
+    agent_address = data["driver_agent_http_address"]
+    if agent_address is not None and type(agent_address) is not str:
+        raise _wrong("driver_agent_http_address", agent_address, "a string or null")
+    node_id = data["driver_node_id"]
+    if node_id is not None and type(node_id) is not str:
+        raise _wrong("driver_node_id", node_id, "a string or null")
+    start_time = data["start_time"]
+    if start_time is not None and type(start_time) is not int:
+        raise _wrong("start_time", start_time, "an integer or null")
+    end_time = data["end_time"]
+    if end_time is not None and type(end_time) is not int:
+        raise _wrong("end_time", end_time, "an integer or null")
+    exit_code = data["driver_exit_code"]
+    if exit_code is not None and type(exit_code) is not int:
+        raise _wrong("driver_exit_code", exit_code, "an integer or null")
+    metadata = data["metadata"]
+    if metadata is not None and (
+        type(metadata) is not dict or (metadata and not all(type(v) is str for v in metadata.values()))
+    ):
+        raise _wrong("metadata", metadata, "an object of strings or null")
+    runtime_env = data["runtime_env"]
+    if runtime_env is not None and type(runtime_env) is not dict:
+        raise _wrong("runtime_env", runtime_env, "an object or null")
     return JobDetails(
-        type=JobType(str(api.type_)),
-        status=JobStatus(str(api.status)),
-        entrypoint=api.entrypoint,
-        job_id=api.job_id,
-        submission_id=api.submission_id,
-        driver_info=_driver_info_from_api(api.driver_info),
-        message=api.message,
-        error_type=api.error_type,
-        start_time=api.start_time,
-        end_time=api.end_time,
-        metadata=None if api.metadata is None else dict(api.metadata.additional_properties),
-        runtime_env=None if api.runtime_env is None else api.runtime_env.to_dict(),
-        driver_agent_http_address=api.driver_agent_http_address,
-        driver_node_id=api.driver_node_id,
-        driver_exit_code=api.driver_exit_code,
-        extra=dict(api.additional_properties),
+        type=_TYPES.get(kind) or JobType(kind),
+        status=_STATUSES.get(status) or JobStatus(status),
+        entrypoint=entrypoint,
+        job_id=job_id,
+        submission_id=submission_id,
+        driver_info=_driver_info_from_json(data["driver_info"]),
+        message=message,
+        error_type=error_type,
+        start_time=start_time,
+        end_time=end_time,
+        metadata=metadata,
+        runtime_env=runtime_env,
+        driver_agent_http_address=agent_address,
+        driver_node_id=node_id,
+        driver_exit_code=exit_code,
+        # All 15 keys were found above, so a job of 15 keys has no others (what servers send today).
+        extra={} if len(data) == len(_KNOWN_FIELDS) else _unknown_fields(data),
     )
 
 
-def _driver_info_from_api(api: _ApiDriverInfo | None) -> DriverInfo | None:
-    if api is None:
+def _driver_info_from_json(data: object) -> DriverInfo | None:
+    if data is None:
         return None
-    return DriverInfo(id=api.id, node_ip_address=api.node_ip_address, pid=api.pid)
+    if type(data) is not dict:
+        raise _wrong("driver_info", data, "an object or null")
+    driver_id, address, pid = data["id"], data["node_ip_address"], data["pid"]
+    if type(driver_id) is not str or type(address) is not str or type(pid) is not str:
+        raise _wrong("driver_info", data, "an object with the strings id, node_ip_address and pid")
+    return DriverInfo(id=driver_id, node_ip_address=address, pid=pid)
+
+
+def _unknown_fields(data: _Dict[str, Any]) -> _Dict[str, Any]:
+    return {key: value for key, value in data.items() if key not in _KNOWN_FIELDS}
+
+
+def _wrong(what: str, value: object, expected: str) -> TypeError:
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return TypeError(f"{what}: expected {expected}, got {type(value).__name__} {shown}")
+
+
+def job_details_from_api(api: _ApiJobDetails) -> JobDetails:
+    """Convert a generated model into the public one (the same rules as :func:`job_details_from_json`)."""
+    return job_details_from_json(api.to_dict())

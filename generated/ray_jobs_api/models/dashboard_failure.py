@@ -1,16 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.dashboard_failure_data import DashboardFailureData
-
 
 T = TypeVar("T", bound="DashboardFailure")
 
@@ -55,8 +51,6 @@ class DashboardFailure:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.dashboard_failure_data import DashboardFailureData  # noqa: PLC0415
-
         d = dict(src_dict)
         result = d.pop("result")
 
@@ -93,3 +87,9 @@ class DashboardFailure:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Models this one refers to, imported after the class rather than inside its methods (where the
+# generator puts them by default): each import there runs again on every call of `from_dict` and
+# `to_dict`, and importing here still allows two models to refer to each other.
+from ..models.dashboard_failure_data import DashboardFailureData

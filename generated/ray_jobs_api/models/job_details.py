@@ -1,19 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.job_status import JobStatus
 from ..models.job_type import JobType
-
-if TYPE_CHECKING:
-    from ..models.driver_info import DriverInfo
-    from ..models.job_metadata import JobMetadata
-    from ..models.runtime_env import RuntimeEnv
-
 
 T = TypeVar("T", bound="JobDetails")
 
@@ -70,10 +64,6 @@ class JobDetails:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.driver_info import DriverInfo  # noqa: PLC0415
-        from ..models.job_metadata import JobMetadata  # noqa: PLC0415
-        from ..models.runtime_env import RuntimeEnv  # noqa: PLC0415
-
         type_: str
         if isinstance(self.type_, JobType):
             type_ = self.type_.value
@@ -159,10 +149,6 @@ class JobDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.driver_info import DriverInfo  # noqa: PLC0415
-        from ..models.job_metadata import JobMetadata  # noqa: PLC0415
-        from ..models.runtime_env import RuntimeEnv  # noqa: PLC0415
-
         d = dict(src_dict)
 
         def _parse_type_(data: object) -> JobType | str:
@@ -178,19 +164,9 @@ class JobDetails:
 
         type_ = _parse_type_(d.pop("type"))
 
-        def _parse_job_id(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        job_id = cast(None | str, d.pop("job_id"))
 
-        job_id = _parse_job_id(d.pop("job_id"))
-
-        def _parse_submission_id(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        submission_id = _parse_submission_id(d.pop("submission_id"))
+        submission_id = cast(None | str, d.pop("submission_id"))
 
         def _parse_driver_info(data: object) -> DriverInfo | None:
             if data is None:
@@ -222,33 +198,13 @@ class JobDetails:
 
         entrypoint = d.pop("entrypoint")
 
-        def _parse_message(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        message = cast(None | str, d.pop("message"))
 
-        message = _parse_message(d.pop("message"))
+        error_type = cast(None | str, d.pop("error_type"))
 
-        def _parse_error_type(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        start_time = cast(int | None, d.pop("start_time"))
 
-        error_type = _parse_error_type(d.pop("error_type"))
-
-        def _parse_start_time(data: object) -> int | None:
-            if data is None:
-                return data
-            return cast(int | None, data)
-
-        start_time = _parse_start_time(d.pop("start_time"))
-
-        def _parse_end_time(data: object) -> int | None:
-            if data is None:
-                return data
-            return cast(int | None, data)
-
-        end_time = _parse_end_time(d.pop("end_time"))
+        end_time = cast(int | None, d.pop("end_time"))
 
         def _parse_metadata(data: object) -> JobMetadata | None:
             if data is None:
@@ -280,28 +236,11 @@ class JobDetails:
 
         runtime_env = _parse_runtime_env(d.pop("runtime_env"))
 
-        def _parse_driver_agent_http_address(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        driver_agent_http_address = cast(None | str, d.pop("driver_agent_http_address"))
 
-        driver_agent_http_address = _parse_driver_agent_http_address(
-            d.pop("driver_agent_http_address")
-        )
+        driver_node_id = cast(None | str, d.pop("driver_node_id"))
 
-        def _parse_driver_node_id(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        driver_node_id = _parse_driver_node_id(d.pop("driver_node_id"))
-
-        def _parse_driver_exit_code(data: object) -> int | None:
-            if data is None:
-                return data
-            return cast(int | None, data)
-
-        driver_exit_code = _parse_driver_exit_code(d.pop("driver_exit_code"))
+        driver_exit_code = cast(int | None, d.pop("driver_exit_code"))
 
         job_details = cls(
             type_=type_,
@@ -339,3 +278,11 @@ class JobDetails:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Models this one refers to, imported after the class rather than inside its methods (where the
+# generator puts them by default): each import there runs again on every call of `from_dict` and
+# `to_dict`, and importing here still allows two models to refer to each other.
+from ..models.driver_info import DriverInfo
+from ..models.job_metadata import JobMetadata
+from ..models.runtime_env import RuntimeEnv

@@ -1,18 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.entrypoint_resources import EntrypointResources
-    from ..models.job_metadata import JobMetadata
-    from ..models.label_selector import LabelSelector
-    from ..models.runtime_env import RuntimeEnv
-
 
 T = TypeVar("T", bound="JobSubmitRequest")
 
@@ -52,11 +45,6 @@ class JobSubmitRequest:
     entrypoint_label_selector: LabelSelector | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.entrypoint_resources import EntrypointResources  # noqa: PLC0415
-        from ..models.job_metadata import JobMetadata  # noqa: PLC0415
-        from ..models.label_selector import LabelSelector  # noqa: PLC0415
-        from ..models.runtime_env import RuntimeEnv  # noqa: PLC0415
-
         entrypoint = self.entrypoint
 
         submission_id: None | str | Unset
@@ -151,31 +139,12 @@ class JobSubmitRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.entrypoint_resources import EntrypointResources  # noqa: PLC0415
-        from ..models.job_metadata import JobMetadata  # noqa: PLC0415
-        from ..models.label_selector import LabelSelector  # noqa: PLC0415
-        from ..models.runtime_env import RuntimeEnv  # noqa: PLC0415
-
         d = dict(src_dict)
         entrypoint = d.pop("entrypoint")
 
-        def _parse_submission_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        submission_id = cast(None | str | Unset, d.pop("submission_id", UNSET))
 
-        submission_id = _parse_submission_id(d.pop("submission_id", UNSET))
-
-        def _parse_job_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        job_id = _parse_job_id(d.pop("job_id", UNSET))
+        job_id = cast(None | str | Unset, d.pop("job_id", UNSET))
 
         def _parse_runtime_env(data: object) -> None | RuntimeEnv | Unset:
             if data is None:
@@ -211,36 +180,15 @@ class JobSubmitRequest:
 
         metadata = _parse_metadata(d.pop("metadata", UNSET))
 
-        def _parse_entrypoint_num_cpus(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        entrypoint_num_cpus = _parse_entrypoint_num_cpus(
-            d.pop("entrypoint_num_cpus", UNSET)
+        entrypoint_num_cpus = cast(
+            float | None | Unset, d.pop("entrypoint_num_cpus", UNSET)
         )
 
-        def _parse_entrypoint_num_gpus(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        entrypoint_num_gpus = _parse_entrypoint_num_gpus(
-            d.pop("entrypoint_num_gpus", UNSET)
+        entrypoint_num_gpus = cast(
+            float | None | Unset, d.pop("entrypoint_num_gpus", UNSET)
         )
 
-        def _parse_entrypoint_memory(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        entrypoint_memory = _parse_entrypoint_memory(d.pop("entrypoint_memory", UNSET))
+        entrypoint_memory = cast(int | None | Unset, d.pop("entrypoint_memory", UNSET))
 
         def _parse_entrypoint_resources(
             data: object,
@@ -298,3 +246,12 @@ class JobSubmitRequest:
         )
 
         return job_submit_request
+
+
+# Models this one refers to, imported after the class rather than inside its methods (where the
+# generator puts them by default): each import there runs again on every call of `from_dict` and
+# `to_dict`, and importing here still allows two models to refer to each other.
+from ..models.entrypoint_resources import EntrypointResources
+from ..models.job_metadata import JobMetadata
+from ..models.label_selector import LabelSelector
+from ..models.runtime_env import RuntimeEnv

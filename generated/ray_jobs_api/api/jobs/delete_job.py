@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import quote
 
 import httpx
@@ -73,11 +73,58 @@ def _build_response(
     )
 
 
+def _parse_json_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Any:
+    if response.status_code == 200:
+        return response.json()
+    return _parse_response(client=client, response=response)
+
+
+def _build_json_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Any]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_json_response(client=client, response=response),
+    )
+
+
+@overload
 def sync_detailed(
     job_or_submission_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[JobDeleteResponse | str]:
+    as_json: Literal[False] = False,
+) -> Response[JobDeleteResponse | str]: ...
+
+
+@overload
+def sync_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: Literal[True],
+) -> Response[Any]: ...
+
+
+@overload
+def sync_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[JobDeleteResponse | str] | Response[Any]: ...
+
+
+def sync_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[JobDeleteResponse | str] | Response[Any]:
     """Delete a terminal job's record.
 
      Only jobs in a terminal status (STOPPED, SUCCEEDED, FAILED) can be deleted; the log files on
@@ -94,13 +141,16 @@ def sync_detailed(
 
     Args:
         job_or_submission_id (str):
+        as_json (bool): `parsed` is the JSON body as decoded (dicts, lists, strings…) instead of
+            models: nothing is converted or checked, which costs much less for big answers. Bodies
+            that are not JSON are parsed as usual. Default: False.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JobDeleteResponse | str]
+        Response[JobDeleteResponse | str], or Response[Any] with as_json=True
     """
 
     kwargs = _get_kwargs(
@@ -111,6 +161,8 @@ def sync_detailed(
         **kwargs,
     )
 
+    if as_json:
+        return _build_json_response(client=client, response=response)
     return _build_response(client=client, response=response)
 
 
@@ -150,11 +202,39 @@ def sync(
     ).parsed
 
 
+@overload
 async def asyncio_detailed(
     job_or_submission_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[JobDeleteResponse | str]:
+    as_json: Literal[False] = False,
+) -> Response[JobDeleteResponse | str]: ...
+
+
+@overload
+async def asyncio_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: Literal[True],
+) -> Response[Any]: ...
+
+
+@overload
+async def asyncio_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[JobDeleteResponse | str] | Response[Any]: ...
+
+
+async def asyncio_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[JobDeleteResponse | str] | Response[Any]:
     """Delete a terminal job's record.
 
      Only jobs in a terminal status (STOPPED, SUCCEEDED, FAILED) can be deleted; the log files on
@@ -171,13 +251,16 @@ async def asyncio_detailed(
 
     Args:
         job_or_submission_id (str):
+        as_json (bool): `parsed` is the JSON body as decoded (dicts, lists, strings…) instead of
+            models: nothing is converted or checked, which costs much less for big answers. Bodies
+            that are not JSON are parsed as usual. Default: False.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JobDeleteResponse | str]
+        Response[JobDeleteResponse | str], or Response[Any] with as_json=True
     """
 
     kwargs = _get_kwargs(
@@ -186,6 +269,8 @@ async def asyncio_detailed(
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
+    if as_json:
+        return _build_json_response(client=client, response=response)
     return _build_response(client=client, response=response)
 
 

@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import quote
 
 import httpx
@@ -61,24 +61,74 @@ def _build_response(
     )
 
 
+def _parse_json_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Any:
+    if response.status_code == 200:
+        return response.json()
+    return _parse_response(client=client, response=response)
+
+
+def _build_json_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Any]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_json_response(client=client, response=response),
+    )
+
+
+@overload
 def sync_detailed(
     job_or_submission_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[JobDetails | str]:
+    as_json: Literal[False] = False,
+) -> Response[JobDetails | str]: ...
+
+
+@overload
+def sync_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: Literal[True],
+) -> Response[Any]: ...
+
+
+@overload
+def sync_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[JobDetails | str] | Response[Any]: ...
+
+
+def sync_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[JobDetails | str] | Response[Any]:
     """Get the details of one job.
 
      Works for submission jobs and for driver jobs (by their hex Ray job id).
 
     Args:
         job_or_submission_id (str):
+        as_json (bool): `parsed` is the JSON body as decoded (dicts, lists, strings…) instead of
+            models: nothing is converted or checked, which costs much less for big answers. Bodies
+            that are not JSON are parsed as usual. Default: False.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JobDetails | str]
+        Response[JobDetails | str], or Response[Any] with as_json=True
     """
 
     kwargs = _get_kwargs(
@@ -89,6 +139,8 @@ def sync_detailed(
         **kwargs,
     )
 
+    if as_json:
+        return _build_json_response(client=client, response=response)
     return _build_response(client=client, response=response)
 
 
@@ -118,24 +170,55 @@ def sync(
     ).parsed
 
 
+@overload
 async def asyncio_detailed(
     job_or_submission_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[JobDetails | str]:
+    as_json: Literal[False] = False,
+) -> Response[JobDetails | str]: ...
+
+
+@overload
+async def asyncio_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: Literal[True],
+) -> Response[Any]: ...
+
+
+@overload
+async def asyncio_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[JobDetails | str] | Response[Any]: ...
+
+
+async def asyncio_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[JobDetails | str] | Response[Any]:
     """Get the details of one job.
 
      Works for submission jobs and for driver jobs (by their hex Ray job id).
 
     Args:
         job_or_submission_id (str):
+        as_json (bool): `parsed` is the JSON body as decoded (dicts, lists, strings…) instead of
+            models: nothing is converted or checked, which costs much less for big answers. Bodies
+            that are not JSON are parsed as usual. Default: False.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JobDetails | str]
+        Response[JobDetails | str], or Response[Any] with as_json=True
     """
 
     kwargs = _get_kwargs(
@@ -144,6 +227,8 @@ async def asyncio_detailed(
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
+    if as_json:
+        return _build_json_response(client=client, response=response)
     return _build_response(client=client, response=response)
 
 

@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import quote
 
 import httpx
@@ -69,11 +69,58 @@ def _build_response(
     )
 
 
+def _parse_json_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Any:
+    if response.status_code == 200:
+        return response.json()
+    return _parse_response(client=client, response=response)
+
+
+def _build_json_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Any]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_json_response(client=client, response=response),
+    )
+
+
+@overload
 def sync_detailed(
     job_or_submission_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[JobLogsResponse | str]:
+    as_json: Literal[False] = False,
+) -> Response[JobLogsResponse | str]: ...
+
+
+@overload
+def sync_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: Literal[True],
+) -> Response[Any]: ...
+
+
+@overload
+def sync_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[JobLogsResponse | str] | Response[Any]: ...
+
+
+def sync_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[JobLogsResponse | str] | Response[Any]:
     """Get the whole driver log of a job.
 
      The entire log file in one JSON string (it can be large). It contains the job supervisor's
@@ -84,13 +131,16 @@ def sync_detailed(
 
     Args:
         job_or_submission_id (str):
+        as_json (bool): `parsed` is the JSON body as decoded (dicts, lists, strings…) instead of
+            models: nothing is converted or checked, which costs much less for big answers. Bodies
+            that are not JSON are parsed as usual. Default: False.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JobLogsResponse | str]
+        Response[JobLogsResponse | str], or Response[Any] with as_json=True
     """
 
     kwargs = _get_kwargs(
@@ -101,6 +151,8 @@ def sync_detailed(
         **kwargs,
     )
 
+    if as_json:
+        return _build_json_response(client=client, response=response)
     return _build_response(client=client, response=response)
 
 
@@ -134,11 +186,39 @@ def sync(
     ).parsed
 
 
+@overload
 async def asyncio_detailed(
     job_or_submission_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[JobLogsResponse | str]:
+    as_json: Literal[False] = False,
+) -> Response[JobLogsResponse | str]: ...
+
+
+@overload
+async def asyncio_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: Literal[True],
+) -> Response[Any]: ...
+
+
+@overload
+async def asyncio_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[JobLogsResponse | str] | Response[Any]: ...
+
+
+async def asyncio_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[JobLogsResponse | str] | Response[Any]:
     """Get the whole driver log of a job.
 
      The entire log file in one JSON string (it can be large). It contains the job supervisor's
@@ -149,13 +229,16 @@ async def asyncio_detailed(
 
     Args:
         job_or_submission_id (str):
+        as_json (bool): `parsed` is the JSON body as decoded (dicts, lists, strings…) instead of
+            models: nothing is converted or checked, which costs much less for big answers. Bodies
+            that are not JSON are parsed as usual. Default: False.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JobLogsResponse | str]
+        Response[JobLogsResponse | str], or Response[Any] with as_json=True
     """
 
     kwargs = _get_kwargs(
@@ -164,6 +247,8 @@ async def asyncio_detailed(
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
+    if as_json:
+        return _build_json_response(client=client, response=response)
     return _build_response(client=client, response=response)
 
 

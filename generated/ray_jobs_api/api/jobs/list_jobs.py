@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal, overload
 
 import httpx
 
@@ -57,22 +57,71 @@ def _build_response(
     )
 
 
+def _parse_json_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Any:
+    if response.status_code == 200:
+        return response.json()
+    return _parse_response(client=client, response=response)
+
+
+def _build_json_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Any]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_json_response(client=client, response=response),
+    )
+
+
+@overload
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[list[JobDetails] | str]:
+    as_json: Literal[False] = False,
+) -> Response[list[JobDetails] | str]: ...
+
+
+@overload
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: Literal[True],
+) -> Response[Any]: ...
+
+
+@overload
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[list[JobDetails] | str] | Response[Any]: ...
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[list[JobDetails] | str] | Response[Any]:
     """List all jobs.
 
      Every submission job first (in storage order, not sorted), then every driver job that does
     not belong to a submission, sorted by Ray job id. Drivers of internal namespaces
     (`_ray_internal_*`) are hidden. There is no filtering or pagination.
 
+    Args:
+        as_json (bool): `parsed` is the JSON body as decoded (dicts, lists, strings…) instead of
+            models: nothing is converted or checked, which costs much less for big answers. Bodies
+            that are not JSON are parsed as usual. Default: False.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[list[JobDetails] | str]
+        Response[list[JobDetails] | str], or Response[Any] with as_json=True
     """
 
     kwargs = _get_kwargs()
@@ -81,6 +130,8 @@ def sync_detailed(
         **kwargs,
     )
 
+    if as_json:
+        return _build_json_response(client=client, response=response)
     return _build_response(client=client, response=response)
 
 
@@ -107,28 +158,60 @@ def sync(
     ).parsed
 
 
+@overload
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[list[JobDetails] | str]:
+    as_json: Literal[False] = False,
+) -> Response[list[JobDetails] | str]: ...
+
+
+@overload
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: Literal[True],
+) -> Response[Any]: ...
+
+
+@overload
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[list[JobDetails] | str] | Response[Any]: ...
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[list[JobDetails] | str] | Response[Any]:
     """List all jobs.
 
      Every submission job first (in storage order, not sorted), then every driver job that does
     not belong to a submission, sorted by Ray job id. Drivers of internal namespaces
     (`_ray_internal_*`) are hidden. There is no filtering or pagination.
 
+    Args:
+        as_json (bool): `parsed` is the JSON body as decoded (dicts, lists, strings…) instead of
+            models: nothing is converted or checked, which costs much less for big answers. Bodies
+            that are not JSON are parsed as usual. Default: False.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[list[JobDetails] | str]
+        Response[list[JobDetails] | str], or Response[Any] with as_json=True
     """
 
     kwargs = _get_kwargs()
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
+    if as_json:
+        return _build_json_response(client=client, response=response)
     return _build_response(client=client, response=response)
 
 

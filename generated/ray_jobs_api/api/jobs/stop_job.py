@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import quote
 
 import httpx
@@ -69,11 +69,58 @@ def _build_response(
     )
 
 
+def _parse_json_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Any:
+    if response.status_code == 200:
+        return response.json()
+    return _parse_response(client=client, response=response)
+
+
+def _build_json_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Any]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_json_response(client=client, response=response),
+    )
+
+
+@overload
 def sync_detailed(
     job_or_submission_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[JobStopResponse | str]:
+    as_json: Literal[False] = False,
+) -> Response[JobStopResponse | str]: ...
+
+
+@overload
+def sync_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: Literal[True],
+) -> Response[Any]: ...
+
+
+@overload
+def sync_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[JobStopResponse | str] | Response[Any]: ...
+
+
+def sync_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[JobStopResponse | str] | Response[Any]:
     """Ask a job to stop.
 
      Fire-and-forget: a PENDING or RUNNING job answers `{"stopped": true}` and becomes STOPPED a
@@ -82,13 +129,16 @@ def sync_detailed(
 
     Args:
         job_or_submission_id (str):
+        as_json (bool): `parsed` is the JSON body as decoded (dicts, lists, strings…) instead of
+            models: nothing is converted or checked, which costs much less for big answers. Bodies
+            that are not JSON are parsed as usual. Default: False.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JobStopResponse | str]
+        Response[JobStopResponse | str], or Response[Any] with as_json=True
     """
 
     kwargs = _get_kwargs(
@@ -99,6 +149,8 @@ def sync_detailed(
         **kwargs,
     )
 
+    if as_json:
+        return _build_json_response(client=client, response=response)
     return _build_response(client=client, response=response)
 
 
@@ -130,11 +182,39 @@ def sync(
     ).parsed
 
 
+@overload
 async def asyncio_detailed(
     job_or_submission_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[JobStopResponse | str]:
+    as_json: Literal[False] = False,
+) -> Response[JobStopResponse | str]: ...
+
+
+@overload
+async def asyncio_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: Literal[True],
+) -> Response[Any]: ...
+
+
+@overload
+async def asyncio_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[JobStopResponse | str] | Response[Any]: ...
+
+
+async def asyncio_detailed(
+    job_or_submission_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    as_json: bool = False,
+) -> Response[JobStopResponse | str] | Response[Any]:
     """Ask a job to stop.
 
      Fire-and-forget: a PENDING or RUNNING job answers `{"stopped": true}` and becomes STOPPED a
@@ -143,13 +223,16 @@ async def asyncio_detailed(
 
     Args:
         job_or_submission_id (str):
+        as_json (bool): `parsed` is the JSON body as decoded (dicts, lists, strings…) instead of
+            models: nothing is converted or checked, which costs much less for big answers. Bodies
+            that are not JSON are parsed as usual. Default: False.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JobStopResponse | str]
+        Response[JobStopResponse | str], or Response[Any] with as_json=True
     """
 
     kwargs = _get_kwargs(
@@ -158,6 +241,8 @@ async def asyncio_detailed(
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
+    if as_json:
+        return _build_json_response(client=client, response=response)
     return _build_response(client=client, response=response)
 
 

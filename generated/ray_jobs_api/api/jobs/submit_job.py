@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal, overload
 
 import httpx
 
@@ -78,11 +78,58 @@ def _build_response(
     )
 
 
+def _parse_json_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Any:
+    if response.status_code == 200:
+        return response.json()
+    return _parse_response(client=client, response=response)
+
+
+def _build_json_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Any]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_json_response(client=client, response=response),
+    )
+
+
+@overload
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: JobSubmitRequest,
-) -> Response[JobSubmitResponse | str]:
+    as_json: Literal[False] = False,
+) -> Response[JobSubmitResponse | str]: ...
+
+
+@overload
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: JobSubmitRequest,
+    as_json: Literal[True],
+) -> Response[Any]: ...
+
+
+@overload
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: JobSubmitRequest,
+    as_json: bool = False,
+) -> Response[JobSubmitResponse | str] | Response[Any]: ...
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: JobSubmitRequest,
+    as_json: bool = False,
+) -> Response[JobSubmitResponse | str] | Response[Any]:
     """Submit a job.
 
      Records the job as PENDING and returns at once; it does not wait for the job to start.
@@ -98,13 +145,16 @@ def sync_detailed(
 
     Args:
         body (JobSubmitRequest): A top-level `null` is treated as an absent key.
+        as_json (bool): `parsed` is the JSON body as decoded (dicts, lists, strings…) instead of
+            models: nothing is converted or checked, which costs much less for big answers. Bodies
+            that are not JSON are parsed as usual. Default: False.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JobSubmitResponse | str]
+        Response[JobSubmitResponse | str], or Response[Any] with as_json=True
     """
 
     kwargs = _get_kwargs(
@@ -115,6 +165,8 @@ def sync_detailed(
         **kwargs,
     )
 
+    if as_json:
+        return _build_json_response(client=client, response=response)
     return _build_response(client=client, response=response)
 
 
@@ -153,11 +205,39 @@ def sync(
     ).parsed
 
 
+@overload
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: JobSubmitRequest,
-) -> Response[JobSubmitResponse | str]:
+    as_json: Literal[False] = False,
+) -> Response[JobSubmitResponse | str]: ...
+
+
+@overload
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: JobSubmitRequest,
+    as_json: Literal[True],
+) -> Response[Any]: ...
+
+
+@overload
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: JobSubmitRequest,
+    as_json: bool = False,
+) -> Response[JobSubmitResponse | str] | Response[Any]: ...
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: JobSubmitRequest,
+    as_json: bool = False,
+) -> Response[JobSubmitResponse | str] | Response[Any]:
     """Submit a job.
 
      Records the job as PENDING and returns at once; it does not wait for the job to start.
@@ -173,13 +253,16 @@ async def asyncio_detailed(
 
     Args:
         body (JobSubmitRequest): A top-level `null` is treated as an absent key.
+        as_json (bool): `parsed` is the JSON body as decoded (dicts, lists, strings…) instead of
+            models: nothing is converted or checked, which costs much less for big answers. Bodies
+            that are not JSON are parsed as usual. Default: False.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JobSubmitResponse | str]
+        Response[JobSubmitResponse | str], or Response[Any] with as_json=True
     """
 
     kwargs = _get_kwargs(
@@ -188,6 +271,8 @@ async def asyncio_detailed(
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
+    if as_json:
+        return _build_json_response(client=client, response=response)
     return _build_response(client=client, response=response)
 
 
