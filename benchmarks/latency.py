@@ -40,6 +40,9 @@ from .common import OURS, RAYS, Figure, Summary, Table, Target, interleave, rati
 
 FLOOR = "floor: `http.client`, one kept-alive connection"
 TARGET_RATIO = 1.10
+PLAIN_JSON = "plain `httpx.Client`, `.get(path).json()`"
+#: Client CPU per status poll: ours at most this many times plain httpx's (same request, JSON decoded).
+CPU_TARGET_RATIO = 1.10
 
 
 class RawConnection:
@@ -149,6 +152,7 @@ def measure(address: str, job_id: str, calls: int, block: int) -> Figure:
         endpoints = {
             "get_job_status": {
                 FLOOR: lambda: stack.raw.get(_status_path(job_id)),
+                PLAIN_JSON: lambda: stack.plain_httpx.get(_status_path(job_id)).json()["status"],
                 OURS: lambda: stack.ours.get_job_status(job_id),
                 RAYS: lambda: stack.rays.get_job_status(job_id),
             },
@@ -178,6 +182,14 @@ def measure(address: str, job_id: str, calls: int, block: int) -> Figure:
                     f"{timings[name].cpu_per_call * 1e6:.0f}",
                 )
             ratios[endpoint] = stats[OURS].median / floor
+            if endpoint == "get_job_status":
+                cpu_ratio = timings[OURS].cpu_per_call / timings[PLAIN_JSON].cpu_per_call
+                cpu_measured = (
+                    f"{timings[OURS].cpu_per_call * 1e6:.0f} µs vs plain httpx "
+                    f"{timings[PLAIN_JSON].cpu_per_call * 1e6:.0f} µs = {cpu_ratio:.2f}x "
+                    f"(`http.client` {timings[FLOOR].cpu_per_call * 1e6:.0f} µs, "
+                    f"Ray's {timings[RAYS].cpu_per_call * 1e6:.0f} µs)"
+                )
             extra[endpoint] = (
                 floor,
                 stats[OURS].median - floor,
@@ -207,7 +219,13 @@ def measure(address: str, job_id: str, calls: int, block: int) -> Figure:
                 f"≤ {TARGET_RATIO:.2f}x the floor",
                 ", ".join(f"`{name}` {value:.2f}x" for name, value in ratios.items()),
                 worst <= TARGET_RATIO,
-            )
+            ),
+            Target(
+                "client CPU per status poll",
+                f"≤ {CPU_TARGET_RATIO:.2f}x plain httpx",
+                cpu_measured,
+                cpu_ratio <= CPU_TARGET_RATIO,
+            ),
         ],
         notes=[_explanation(status_floor, status_extra, ladder_timings, cpu)],
     )
