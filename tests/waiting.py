@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from ray_jobs_client.defaults import DELETE_SETTLE_SECONDS
+
 T = TypeVar("T")
 
 
@@ -21,7 +23,7 @@ def wait_for(predicate: Callable[[], T | None], *, timeout: float, what: str, in
         time.sleep(interval)
 
 
-def let_job_manager_finish(end_time_ms: int | None, settle: float = 3.0) -> None:
+def let_job_manager_finish(end_time_ms: int | None, settle: float = DELETE_SETTLE_SECONDS) -> None:
     """Sleep until ``settle`` s after a job's ``end_time`` (the test head runs on this machine's clock).
 
     Needed before deleting a just-finished job with anything but our client: Ray's job manager
