@@ -346,7 +346,7 @@ def offline_ladder(stack: Stack, rounds: int = 5) -> tuple[Table, dict[str, floa
         JobSubmissionClient(stack.address) as ours,
     ):
         # Benchmark-only surgery: keep our client's whole stack but answer from memory.
-        ours._http._transport = RetryTransport(ours._retry_policy, inner=mock)
+        ours._http._transport = RetryTransport(ours._settings.retry_policy, inner=mock)
         steps: dict[str, Callable[[], object]] = {
             "`json.loads(body)`": lambda: json.loads(body),
             "generated `JobDetails.from_dict`": lambda: ApiJobDetails.from_dict(data),
