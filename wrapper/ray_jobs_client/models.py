@@ -171,43 +171,19 @@ def job_details_from_json(data: object) -> JobDetails:
     if type(data) is not dict:
         raise _wrong("a job", data, "an object")
     # `type(x) is …` rather than isinstance: JSON decodes to exactly these types, and it excludes
-    # bool where an integer is expected. One explicit check per field: this runs for every job.
+    # bool where an integer is expected.
     kind = data["type"]
     if type(kind) is not str:
         raise _wrong("type", kind, "a string")
     status = data["status"]
     if type(status) is not str:
         raise _wrong("status", status, "a string")
-    entrypoint = data["entrypoint"]
-    if type(entrypoint) is not str:
-        raise _wrong("entrypoint", entrypoint, "a string")
-    job_id = data["job_id"]
-    if job_id is not None and type(job_id) is not str:
-        raise _wrong("job_id", job_id, "a string or null")
-    submission_id = data["submission_id"]
-    if submission_id is not None and type(submission_id) is not str:
-        raise _wrong("submission_id", submission_id, "a string or null")
-    message = data["message"]
-    if message is not None and type(message) is not str:
-        raise _wrong("message", message, "a string or null")
-    error_type = data["error_type"]
-    if error_type is not None and type(error_type) is not str:
-        raise _wrong("error_type", error_type, "a string or null")
-    agent_address = data["driver_agent_http_address"]
-    if agent_address is not None and type(agent_address) is not str:
-        raise _wrong("driver_agent_http_address", agent_address, "a string or null")
-    node_id = data["driver_node_id"]
-    if node_id is not None and type(node_id) is not str:
-        raise _wrong("driver_node_id", node_id, "a string or null")
-    start_time = data["start_time"]
-    if start_time is not None and type(start_time) is not int:
-        raise _wrong("start_time", start_time, "an integer or null")
-    end_time = data["end_time"]
-    if end_time is not None and type(end_time) is not int:
-        raise _wrong("end_time", end_time, "an integer or null")
-    exit_code = data["driver_exit_code"]
-    if exit_code is not None and type(exit_code) is not int:
-        raise _wrong("driver_exit_code", exit_code, "an integer or null")
+    if type(data["entrypoint"]) is not str:
+        raise _wrong("entrypoint", data["entrypoint"], "a string")
+    for key, expected in _NULLABLE_SCALARS:
+        value = data[key]
+        if value is not None and type(value) is not expected:
+            raise _wrong(key, value, f"{_TYPE_NAMES[expected]} or null")
     metadata = data["metadata"]
     if metadata is not None and (
         type(metadata) is not dict or (metadata and not all(type(v) is str for v in metadata.values()))
@@ -219,22 +195,37 @@ def job_details_from_json(data: object) -> JobDetails:
     return JobDetails(
         type=_TYPES.get(kind) or JobType(kind),
         status=_STATUSES.get(status) or JobStatus(status),
-        entrypoint=entrypoint,
-        job_id=job_id,
-        submission_id=submission_id,
         driver_info=_driver_info_from_json(data["driver_info"]),
-        message=message,
-        error_type=error_type,
-        start_time=start_time,
-        end_time=end_time,
+        entrypoint=data["entrypoint"],
+        job_id=data["job_id"],
+        submission_id=data["submission_id"],
+        message=data["message"],
+        error_type=data["error_type"],
+        start_time=data["start_time"],
+        end_time=data["end_time"],
         metadata=metadata,
         runtime_env=runtime_env,
-        driver_agent_http_address=agent_address,
-        driver_node_id=node_id,
-        driver_exit_code=exit_code,
+        driver_agent_http_address=data["driver_agent_http_address"],
+        driver_node_id=data["driver_node_id"],
+        driver_exit_code=data["driver_exit_code"],
         # All 15 keys were found above, so a job of 15 keys has no others (what servers send today).
         extra={} if len(data) == len(_KNOWN_FIELDS) else _unknown_fields(data),
     )
+
+
+#: The fields that are a string or an integer, or null (checked in a loop: one line each to read).
+_NULLABLE_SCALARS: tuple[tuple[str, type], ...] = (
+    ("job_id", str),
+    ("submission_id", str),
+    ("message", str),
+    ("error_type", str),
+    ("driver_agent_http_address", str),
+    ("driver_node_id", str),
+    ("start_time", int),
+    ("end_time", int),
+    ("driver_exit_code", int),
+)
+_TYPE_NAMES = {str: "a string", int: "an integer"}
 
 
 def _driver_info_from_json(data: object) -> DriverInfo | None:
