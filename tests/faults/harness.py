@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import httpx
 from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
 from ray_jobs_client.models import TERMINAL_STATUSES as TERMINAL
+from waiting import wait_for
 
 
 def line_printer(lines: int, interval: float) -> str:
@@ -48,11 +48,11 @@ class HeadJobs:
         return response.json()  # type: ignore[no-any-return]
 
     def wait(self, job_id: str, timeout: float = 90.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while (info := self.info(job_id))["status"] not in TERMINAL:
-            assert time.monotonic() < deadline, f"job {job_id} still {info['status']} after {timeout} s"
-            time.sleep(0.2)
-        return info
+        def finished() -> dict[str, Any] | None:
+            info = self.info(job_id)
+            return info if info["status"] in TERMINAL else None
+
+        return wait_for(finished, timeout=timeout, what=f"job {job_id} to finish", interval=0.2)
 
     def logs(self, job_id: str) -> str:
         response = self.http.get(f"/api/jobs/{job_id}/logs")
