@@ -7,7 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from harness import Connect, Driver, HeadJobs, open_driver
+from drivers import Connect, Driver, open_driver
+from harness import HeadJobs
 from proxy import FaultProxy
 from ray_jobs_client.testing import LocalRayHead
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
+from drivers import open_driver
 from ray_jobs_client.models import TERMINAL_STATUSES as TERMINAL
 from waiting import wait_for
 
@@ -67,75 +66,6 @@ class HeadJobs:
             response = self.http.get(f"/api/jobs/{job_id}")
             if response.status_code == 200 and response.json()["status"] not in TERMINAL:
                 self.http.post(f"/api/jobs/{job_id}/stop")
-
-
-# --------------------------------------------------------------------------- sync and async clients
-
-
-class SyncDriver:
-    """A :class:`JobSubmissionClient`, with ``follow`` collecting :meth:`follow_job_logs`."""
-
-    kind = "sync"
-
-    def __init__(self, address: str, **settings: Any) -> None:
-        self.client = JobSubmissionClient(address, **settings)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.client, name)
-
-    def follow(self, job_id: str) -> list[str]:
-        return list(self.client.follow_job_logs(job_id))
-
-    def download(self, job_id: str) -> list[str]:
-        return list(self.client.iter_job_logs(job_id))
-
-    def close(self) -> None:
-        self.client.close()
-
-
-class AsyncDriver:
-    """An :class:`AsyncJobSubmissionClient` driven from sync test code on one event loop; opening it
-    runs ``async with``'s version check, and ``follow`` collects :meth:`tail_job_logs`."""
-
-    kind = "async"
-
-    def __init__(self, address: str, **settings: Any) -> None:
-        self._runner = asyncio.Runner()
-        self.client = AsyncJobSubmissionClient(address, **settings)
-        try:
-            self._runner.run(self.client.__aenter__())
-        except BaseException:
-            self._runner.close()
-            raise
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self.client, name)
-        return lambda *args, **kwargs: self._runner.run(method(*args, **kwargs))
-
-    def follow(self, job_id: str) -> list[str]:
-        async def collect() -> list[str]:
-            return [chunk async for chunk in self.client.tail_job_logs(job_id)]
-
-        return self._runner.run(collect())
-
-    def download(self, job_id: str) -> list[str]:
-        async def collect() -> list[str]:
-            return [piece async for piece in self.client.iter_job_logs(job_id)]
-
-        return self._runner.run(collect())
-
-    def close(self) -> None:
-        self._runner.run(self.client.aclose())
-        self._runner.close()
-
-
-Driver = SyncDriver | AsyncDriver
-Connect = Callable[..., Driver]
-
-
-def open_driver(kind: str, address: str, **settings: Any) -> Driver:
-    """A sync or async client (``kind``) on ``address``."""
-    return SyncDriver(address, **settings) if kind == "sync" else AsyncDriver(address, **settings)
 
 
 @dataclass

@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from harness import Connect, HeadJobs, follow_concurrently, open_driver
+from drivers import Connect, open_driver
+from harness import HeadJobs, follow_concurrently
 from proxy import FaultProxy, Request, Reset, Respond
 from ray_jobs_client.errors import (
     APIConnectionError,

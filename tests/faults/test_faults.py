@@ -13,7 +13,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from harness import Connect, HeadJobs, follow_concurrently, line_printer, printed_lines
+from drivers import Connect
+from harness import HeadJobs, follow_concurrently, line_printer, printed_lines
 from proxy import CutResponse, FaultProxy, Hang, LoseResponse, Request, Reset, Respond
 from ray_jobs_client.errors import APITimeoutError, UnexpectedResponseError
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 import trustme
-from harness import Connect, HeadJobs, follow_concurrently, line_printer, printed_lines
+from drivers import Connect
+from harness import HeadJobs, follow_concurrently, line_printer, printed_lines
 from proxy import FaultProxy
 from ray_jobs_client.errors import APIConnectionError
 from ray_jobs_client.testing import LocalRayHead

@@ -42,7 +42,7 @@ from typing import Any, Literal, Protocol
 from urllib.parse import unquote
 
 import httpx
-from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
+from drivers import AsyncDriver, Connect, Driver, SyncDriver
 from wsproto.frame_protocol import FrameProtocol
 
 __all__ = [
@@ -838,79 +838,10 @@ def _feed_of(response: httpx.Response) -> _LogFeed | None:
 # --------------------------------------------------------------------------- both clients, one interface
 
 
-class SyncDriver:
-    """A :class:`JobSubmissionClient` on the fake server; ``follow`` and ``download`` collect
-    :meth:`follow_job_logs` and :meth:`iter_job_logs`."""
-
-    kind = "sync"
-
-    def __init__(self, server: FakeJobServer, address: str = ADDRESS, **settings: Any) -> None:
-        self.http = server.http_client()
-        try:
-            self.client = JobSubmissionClient(address, http_client=self.http, **settings)
-        except BaseException:
-            self.http.close()
-            raise
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.client, name)
-
-    def follow(self, job_id: str) -> list[str]:
-        return list(self.client.follow_job_logs(job_id))
-
-    def download(self, job_id: str) -> list[str]:
-        return list(self.client.iter_job_logs(job_id))
-
-    def close(self) -> None:
-        self.client.close()
-        self.http.close()
-
-
-class AsyncDriver:
-    """An :class:`AsyncJobSubmissionClient` on the fake server, driven from sync test code on one
-    event loop (opening it runs ``async with``'s version check); ``follow`` collects
-    :meth:`tail_job_logs`, ``download`` :meth:`iter_job_logs`."""
-
-    kind = "async"
-
-    def __init__(self, server: FakeJobServer, address: str = ADDRESS, **settings: Any) -> None:
-        self._runner = asyncio.Runner()
-        self.http = server.async_http_client()
-        self.client = AsyncJobSubmissionClient(address, http_client=self.http, **settings)
-        try:
-            self._runner.run(self.client.__aenter__())
-        except BaseException:
-            self._runner.run(self.http.aclose())
-            self._runner.close()
-            raise
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self.client, name)
-        return lambda *args, **kwargs: self._runner.run(method(*args, **kwargs))
-
-    def follow(self, job_id: str) -> list[str]:
-        async def collect() -> list[str]:
-            return [chunk async for chunk in self.client.tail_job_logs(job_id)]
-
-        return self._runner.run(collect())
-
-    def download(self, job_id: str) -> list[str]:
-        async def collect() -> list[str]:
-            return [piece async for piece in self.client.iter_job_logs(job_id)]
-
-        return self._runner.run(collect())
-
-    def close(self) -> None:
-        self._runner.run(self.client.aclose())
-        self._runner.run(self.http.aclose())
-        self._runner.close()
-
-
-Driver = SyncDriver | AsyncDriver
-#: ``connect(**settings)``: a client of the kind the test runs for (the ``connect`` fixture).
-Connect = Callable[..., Driver]
-
-
-def open_driver(kind: str, server: FakeJobServer, **settings: Any) -> Driver:
-    """A sync or async client (``kind``) on ``server``."""
-    return SyncDriver(server, **settings) if kind == "sync" else AsyncDriver(server, **settings)
+def open_driver(kind: str, server: FakeJobServer, address: str = ADDRESS, **settings: Any) -> Driver:
+    """A sync or async client (``kind``) on ``server``, through an httpx client of its own."""
+    if kind == "sync":
+        http = server.http_client()
+        return SyncDriver(address, owned=http, http_client=http, **settings)
+    async_http = server.async_http_client()
+    return AsyncDriver(address, owned=async_http, http_client=async_http, **settings)
