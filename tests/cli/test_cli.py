@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import queue
 import re
 import shlex
@@ -29,7 +28,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,29 +156,6 @@ class Jobs:
             for job_id in self.started:
                 if status.get(job_id, "SUCCEEDED") not in TERMINAL:
                     self.http.post(f"/api/jobs/{job_id}/stop")
-
-
-@pytest.fixture(scope="module")
-def jobs(ray_head: LocalRayHead) -> Iterator[Jobs]:
-    with httpx.Client(base_url=ray_head.address, headers=ray_head.auth_headers(), timeout=30) as http:
-        tracker = Jobs(http)
-        yield tracker
-        tracker.stop_all()
-
-
-@pytest.fixture(scope="module")
-def env(head_address: str) -> dict[str, str]:
-    """The CLIs' environment: the session's token variables, RAY_ADDRESS = the head, nothing else set."""
-    return with_env(
-        os.environ,
-        RAY_ADDRESS=head_address,
-        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        RAY_API_SERVER_ADDRESS=None,
-        RAY_JOB_HEADERS=None,
-        RAY_JOB_SUBMIT_HOOK=None,
-        NO_COLOR="1",
-        COLUMNS=None,  # output is piped: `list` cuts nothing unless a test sets a width
-    )
 
 
 @pytest.fixture(scope="module")

@@ -8,44 +8,20 @@ nothing but the job server and the command line.
 
 from __future__ import annotations
 
-import os
 import queue
 import shlex
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 
-import httpx
 import pytest
-from ray_jobs_client.testing import LocalRayHead
-from test_cli import ANSI, BIN, RAY_JOBS, Jobs, run, shown, with_env
+from test_cli import ANSI, RAY_JOBS, Jobs, run, shown, with_env
 
 pytestmark = pytest.mark.live
 
 SLEEPER = "sleep 120"
 FAILING = "echo about to fail; exit 3"
 TIMED_OUT = 124
-
-
-@pytest.fixture(scope="module")
-def jobs(ray_head: LocalRayHead) -> Iterator[Jobs]:
-    with httpx.Client(base_url=ray_head.address, headers=ray_head.auth_headers(), timeout=30) as http:
-        tracker = Jobs(http)
-        yield tracker
-        tracker.stop_all()
-
-
-@pytest.fixture(scope="module")
-def env(head_address: str) -> dict[str, str]:
-    return with_env(
-        os.environ,
-        RAY_ADDRESS=head_address,
-        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        RAY_API_SERVER_ADDRESS=None,
-        RAY_JOB_HEADERS=None,
-        NO_COLOR="1",
-    )
 
 
 def test_each_job_is_printed_with_how_it_ended_and_some_failing_exits_1(
