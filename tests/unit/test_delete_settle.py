@@ -5,7 +5,8 @@ look-up before the first attempt found it (on every release).
 Ray ≥ 2.50 writes a job's record again (FAILED, ``Entrypoint not found.``) when it is deleted too
 soon after the job ended; the fake server plays that race with a window as long as the client's
 settle time, so a client that deletes too soon loses its delete here. (The pure decisions are in
-``test_delete.py``; the race on a live head in ``tests/integration/test_client.py``.)
+``test_delete.py``; the race on a live head in ``tests/integration/test_client.py``, lost replies on a
+live head in ``tests/faults/test_faults.py``.)
 """
 
 from __future__ import annotations

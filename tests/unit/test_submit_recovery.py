@@ -6,7 +6,8 @@ first attempt (a generated one is new by construction); when a retry then hears 
 the job is this call's only if it did not exist before and now holds what this call sent
 (``_flows.Flows._submit_once``). A job that was there before — an old finished ``nightly-1`` — is the
 server's "already exists", exactly as without the lost response. The same against a live head behind
-a proxy: ``tests/faults/test_submit_delete_recovery.py``.
+a proxy: ``tests/faults/test_faults.py`` (``test_lost_submit_response_creates_exactly_one_job``,
+``test_resubmitting_a_finished_job_whose_reply_is_lost_is_already_exists``).
 """
 
 from __future__ import annotations
