@@ -374,8 +374,9 @@ class Flows:
         except JobNotFoundError as exc:
             return _Before(_Prior.ABSENT, missing=exc, reason="a look-up then answered 404")
         except APIStatusError as exc:
-            return _Before(_Prior.UNKNOWN, reason=f"failed ({exc})")
-        return _Before(_Prior.PRESENT, found=found, server_time=server_time, reason="found it")
+            answer = f"{exc.status_code} {exc.server_message}".strip()
+            return _Before(_Prior.UNKNOWN, reason=f"was answered {answer}")
+        return _Before(_Prior.PRESENT, found=found, server_time=server_time, reason="a look-up then found it")
 
     def _settle_before_delete(
         self, job_id: str, details: JobDetails, server_time: float | None
