@@ -15,6 +15,7 @@ from ray_jobs_client._calls import _server_time
 from ray_jobs_client._core import Call, Pause
 from ray_jobs_client._flows import _delete_settle_delay
 from ray_jobs_client.defaults import DELETE_SETTLE_SECONDS
+from ray_jobs_client.errors import ServerError
 
 NOW = 1_795_644_504.0  # a server clock reading (epoch seconds)
 
@@ -126,16 +127,22 @@ def client() -> Iterator[AsyncJobSubmissionClient]:
 
 @pytest.mark.parametrize(("ray_version", "settles"), [("2.9.3", False), ("2.49.2", False), ("2.50.0", True)])
 def test_only_releases_that_recreate_deleted_records_get_the_settle_wait(
-    ray_version: str, settles: bool
+    local_clock: Callable[[float], None], ray_version: str, settles: bool
 ) -> None:
-    """Measured live (releases.DELETE_RACE_SINCE): records came back from 2.50 on, never before."""
+    """Measured live (releases.DELETE_RACE_SINCE): records came back from 2.50 on, never before. Every
+    release gets the look-up (it proves the job existed before the DELETE); only 2.50+ waits."""
     client = _client_of(ray_version)
     try:
-        first = next(client._delete_flow("job"))
-        assert isinstance(first, Call)
-        assert (first.method, first.path) == (
-            ("GET", "/api/jobs/job") if settles else ("DELETE", "/api/jobs/job")
-        )
+        flow = client._delete_flow("job")
+        lookup = next(flow)
+        assert isinstance(lookup, Call)
+        assert (lookup.method, lookup.path) == ("GET", "/api/jobs/job")
+        after = flow.send((_job("SUCCEEDED", NOW - 0.5), NOW))
+        if settles:
+            assert isinstance(after, Pause)
+        else:
+            assert isinstance(after, Call)
+            assert (after.method, after.path) == ("DELETE", "/api/jobs/job")
     finally:
         asyncio.run(client.aclose())
 
@@ -165,10 +172,23 @@ def test_delete_flow_of_an_old_job_does_not_pause(
     assert isinstance(delete, Call) and delete.method == "DELETE"
 
 
-def test_delete_flow_sends_the_delete_when_the_lookup_fails(client: AsyncJobSubmissionClient) -> None:
-    """A missing job (or any error answer) is reported by the DELETE itself, as Ray's client would."""
+def test_delete_flow_raises_the_look_ups_404_without_sending_the_delete(
+    client: AsyncJobSubmissionClient,
+) -> None:
+    """No job under that id: the server's 404 to the look-up is raised as is. The DELETE would answer
+    the same (the server resolves the id alike for both routes), and its answer could be lost."""
     flow = client._delete_flow("job")
     next(flow)
     missing = JobNotFoundError(404, "Job job does not exist", method="GET", path="/api/jobs/job")
-    delete = flow.throw(missing)
+    with pytest.raises(JobNotFoundError) as caught:
+        flow.throw(missing)
+    assert caught.value is missing
+
+
+def test_delete_flow_sends_the_delete_when_the_lookup_fails(client: AsyncJobSubmissionClient) -> None:
+    """Any other error answer proves nothing either way: the DELETE itself is sent, and reports."""
+    flow = client._delete_flow("job")
+    next(flow)
+    failed = ServerError(500, "Server got itself in trouble", method="GET", path="/api/jobs/job")
+    delete = flow.throw(failed)
     assert isinstance(delete, Call) and delete.method == "DELETE"

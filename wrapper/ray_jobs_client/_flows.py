@@ -8,6 +8,7 @@ blocking I/O, the async client with ``await`` (see :mod:`ray_jobs_client._core`)
 from __future__ import annotations
 
 import copy
+import enum
 import logging
 import time
 from collections.abc import Callable
@@ -181,10 +182,11 @@ class Flows:
                 continue
             yield from self._upload(package, upload_progress)
 
+        given_id = submission_id or job_id
         body = JobSubmitRequest(
             entrypoint=entrypoint,
             # Chosen here, not by the server, so that a retried submit can never create a second job.
-            submission_id=submission_id or job_id or new_submission_id(),
+            submission_id=given_id or new_submission_id(),
             runtime_env=ApiRuntimeEnv.from_dict(wire_env),
             metadata=JobMetadata.from_dict(merged_metadata),
         )
@@ -198,7 +200,7 @@ class Flows:
             body.entrypoint_resources = EntrypointResources.from_dict(entrypoint_resources)
         if entrypoint_label_selector is not None:
             body.entrypoint_label_selector = LabelSelector.from_dict(entrypoint_label_selector)
-        return (yield from self._submit_once(body, merged_metadata, wire_env))
+        return (yield from self._submit_once(body, merged_metadata, wire_env, id_given=bool(given_id)))
 
     def _retrying(
         self,
@@ -238,22 +240,43 @@ class Flows:
                 return (yield from settled)
 
     def _submit_once(
-        self, body: JobSubmitRequest, metadata: dict[str, str], runtime_env: dict[str, Any]
+        self, body: JobSubmitRequest, metadata: dict[str, str], runtime_env: dict[str, Any], *, id_given: bool
     ) -> Flow[str]:
         """POST the job, retrying transient failures without ever creating it twice.
 
         The submission id is fixed before the first attempt, so a repeated POST cannot create a
-        second job; if a repeat answers "already exists", the job is looked up and, if it is the one
-        this call submitted, its id is returned instead of an error.
+        second job. When a repeat answers "already exists", the job is reported as this call's only
+        if this call created it: it did not exist before the first attempt — a caller's id is looked
+        up just before it (one GET), a generated one is new by construction — and it now holds what
+        this call sent. Otherwise the server's "already exists" is raised, as without the lost answer.
         """
         submission_id = str(body.submission_id)
+        before = (yield from self._look_before(submission_id)) if id_given else _Before(_Prior.NEW)
+        if before.found is not None and before.found.submission_id != submission_id:
+            # The id is also the Ray job id of another job, which the server's look-up finds first:
+            # whether a submission holds it is not known.
+            other = before.found.submission_id or before.found.job_id
+            before = _Before(_Prior.UNKNOWN, reason=f"found another job ({other}) under that id")
 
         def ours_already(error: JobsClientError) -> Flow[str] | None:
-            return (
-                self._confirm_submitted(body, metadata, runtime_env, error)
-                if isinstance(error, JobAlreadyExistsError)
-                else None
-            )
+            if not isinstance(error, JobAlreadyExistsError):
+                return None
+            if before.state is _Prior.PRESENT:
+                logger.info(
+                    "Job %s already existed before this submit's first attempt: the retry's "
+                    '"already exists" is about that job, not one this submit created.',
+                    submission_id,
+                )
+                return None
+            if before.state is _Prior.UNKNOWN:
+                logger.warning(
+                    "Job %s exists, but whether this submit's earlier attempt (whose answer was lost) "
+                    "created it is not known: the look-up before the first attempt %s.",
+                    submission_id,
+                    before.reason,
+                )
+                return None
+            return self._confirm_submitted(body, metadata, runtime_env, before, error)
 
         return (
             yield from self._retrying(
@@ -266,21 +289,41 @@ class Flows:
         body: JobSubmitRequest,
         metadata: dict[str, str],
         runtime_env: dict[str, Any],
+        before: _Before,
         error: JobsClientError,
     ) -> Flow[str]:
+        """The job did not exist before this submit; does it hold what this submit sent? (Another
+        client may have created it between the look-up and the retry.)"""
         submission_id = str(body.submission_id)
-        existing = yield from do(_calls.get_job_info(submission_id))
-        if (existing.entrypoint, existing.metadata, existing.runtime_env) != (
-            body.entrypoint,
-            metadata,
-            runtime_env,
-        ):
+        try:
+            existing = yield from do(_calls.get_job_info(submission_id))
+        except JobNotFoundError:
+            raise error from None  # created and deleted again meanwhile: nothing is proven
+        sent = (submission_id, body.entrypoint, metadata, runtime_env)
+        if (existing.submission_id, existing.entrypoint, existing.metadata, existing.runtime_env) != sent:
+            logger.info(
+                "Job %s did not exist before this submit's first attempt (%s), but does not hold what "
+                "this submit sent: someone else created it meanwhile.",
+                submission_id,
+                before.reason,
+            )
             raise error
-        logger.info("Job %s was created by an earlier attempt of this submit.", submission_id)
+        logger.info(
+            "Job %s did not exist before this submit's first attempt (%s) and holds this submit's "
+            "entrypoint, metadata and runtime_env: created by an earlier attempt whose answer was lost.",
+            submission_id,
+            before.reason,
+        )
         return submission_id
 
     def _delete_flow(self, job_id: str) -> Flow[bool]:
-        """DELETE a job; if a retry finds it gone, the lost earlier attempt deleted it.
+        """Look the job up, then DELETE it; if a retry finds it gone, the lost earlier attempt deleted it.
+
+        The look-up (one GET) tells what a retry's "does not exist" means: a job that existed before
+        the first attempt and is gone after it was deleted by this call (True); when the look-up
+        failed, nothing is proven and the server's 404 is raised. A job the look-up does not find is
+        not there to delete: its 404 is raised at once (the server resolves the id in the same way
+        for both routes, so the DELETE would answer the same).
 
         A job that ended a moment ago is deleted only once Ray's job manager has finished with it
         (see :func:`_delete_settle_delay`), so the record stays deleted. Servers older than
@@ -288,24 +331,56 @@ class Flows:
         """
 
         check_job_id(job_id)
+        version: VersionResponse = yield from self._server_version_flow()
+        before = yield from self._look_before(job_id)
+        if before.missing is not None:
+            raise before.missing
+        if before.found is not None and release_tuple(version.ray_version)[:2] >= DELETE_RACE_SINCE:
+            yield from self._settle_before_delete(job_id, before.found, before.server_time)
 
         def deleted_already(error: JobsClientError) -> Flow[bool] | None:
-            return _immediately(True) if isinstance(error, JobNotFoundError) else None
+            if not isinstance(error, JobNotFoundError):
+                return None
+            if before.state is _Prior.PRESENT:
+                logger.info(
+                    "Job %s existed before this delete's first attempt and is gone now: deleted by an "
+                    "earlier attempt whose answer was lost.",
+                    job_id,
+                )
+                return _immediately(True)
+            logger.warning(
+                "Job %s does not exist, but whether this delete's earlier attempt (whose answer was "
+                "lost) deleted it is not known: the look-up before the first attempt %s.",
+                job_id,
+                before.reason,
+            )
+            return None
 
-        version: VersionResponse = yield from self._server_version_flow()
-        if release_tuple(version.ray_version)[:2] >= DELETE_RACE_SINCE:
-            yield from self._settle_before_delete(job_id)
         return (
             yield from self._retrying(
                 f"Deleting {job_id}", lambda: _calls.delete_job(job_id), deleted_already
             )
         )
 
-    def _settle_before_delete(self, job_id: str) -> Flow[None]:
+    def _look_before(self, job_id: str) -> Flow[_Before]:
+        """What the server holds under ``job_id`` just before a submit's or delete's first attempt.
+
+        A 404 proves there is no such job; any other failed answer proves nothing (the operation
+        goes ahead and the server decides). A server that cannot be reached raises: nothing was
+        sent that could have changed anything, so the caller may simply call again.
+        """
         try:
-            details, server_time = yield from do(_calls.get_job_info_dated(job_id))
-        except APIStatusError:
-            return  # no such job, or a server error: the DELETE itself reports it as Ray's client would
+            found, server_time = yield from do(_calls.get_job_info_dated(job_id))
+        except JobNotFoundError as exc:
+            return _Before(_Prior.ABSENT, missing=exc, reason="a look-up then answered 404")
+        except APIStatusError as exc:
+            answer = f"{exc.status_code} {exc.server_message}".strip()
+            return _Before(_Prior.UNKNOWN, reason=f"was answered {answer}")
+        return _Before(_Prior.PRESENT, found=found, server_time=server_time, reason="a look-up then found it")
+
+    def _settle_before_delete(
+        self, job_id: str, details: JobDetails, server_time: float | None
+    ) -> Flow[None]:
         delay = _delete_settle_delay(details, server_time)
         if delay > 0:
             logger.debug("Job %s ended moments ago; deleting it in %.1f s.", job_id, delay)
@@ -469,6 +544,28 @@ class Flows:
                 old_session=old,
                 new_session=new,
             ) from failure
+
+
+class _Prior(enum.Enum):
+    """What a submit or delete knows, before its first attempt, about the job its id names."""
+
+    NEW = "new"  #: a submission id this call generated: no job can hold it yet
+    ABSENT = "absent"  #: the look-up answered 404
+    PRESENT = "present"  #: the look-up found a job
+    UNKNOWN = "unknown"  #: the look-up failed: nothing is known
+
+
+@attrs.frozen
+class _Before:
+    """The look-up before a submit's or delete's first attempt, and what it proved."""
+
+    state: _Prior
+    found: JobDetails | None = None
+    server_time: float | None = None
+    #: The look-up's 404 (the server's own answer, raised as is by a delete).
+    missing: JobNotFoundError | None = None
+    #: How it is known, for the log.
+    reason: str = "the id was generated by this submit"
 
 
 class _WaitOver(Exception):

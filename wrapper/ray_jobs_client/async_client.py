@@ -185,7 +185,8 @@ class AsyncJobSubmissionClient(ClientBase):
         entrypoint_label_selector: dict[str, str] | None = None,
         upload_progress: ProgressCallback | None = None,
     ) -> str:
-        """Submit a job and return its submission id (see :meth:`JobSubmissionClient.submit_job`)."""
+        """Submit a job and return its submission id (see :meth:`JobSubmissionClient.submit_job`: after
+        a lost response, the id is returned only if this call created the job)."""
         return await self._run(
             self._submit_flow(
                 entrypoint=entrypoint,
@@ -207,11 +208,9 @@ class AsyncJobSubmissionClient(ClientBase):
         return await self._send(_calls.stop_job(job_id))
 
     async def delete_job(self, job_id: str) -> bool:
-        """Delete a terminal job's record (raises :class:`JobNotTerminalError` while it runs).
-
-        A job that ended less than 3 s ago is deleted once Ray's job manager is done with it (a wait
-        of at most 3 s): deleted sooner, Ray may write it again as a FAILED job.
-        """
+        """Delete a terminal job's record (see :meth:`JobSubmissionClient.delete_job`: a job that does
+        not exist raises :class:`JobNotFoundError`, one that ended a moment ago is deleted once Ray is
+        done with it, a lost response counts as deleted only if the job existed before this call)."""
         return await self._run(self._delete_flow(job_id))
 
     async def get_job_info(self, job_id: str) -> JobDetails:

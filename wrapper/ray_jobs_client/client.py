@@ -115,6 +115,13 @@ class JobSubmissionClient(ClientBase):
         A local ``working_dir`` or ``py_modules`` entry in ``runtime_env`` is packaged and uploaded
         exactly as Ray's client does (same ``gcs://`` URI, so packages are shared with Ray's tools).
         ``upload_progress(uri, sent, total)`` is called as package bytes are sent.
+
+        A submit whose response is lost is retried and never creates a second job: the submission id
+        is fixed before the first attempt. When the retry hears "already exists", the id is returned
+        only if this call created the job — it did not exist before the first attempt (a
+        ``submission_id`` or ``job_id`` you give is looked up once, just before it; a generated id is
+        new) and it holds this call's entrypoint, metadata and runtime_env. A job that existed before
+        raises :class:`JobAlreadyExistsError`, exactly as without the lost response.
         """
         return self._run(
             self._submit_flow(
@@ -139,8 +146,11 @@ class JobSubmissionClient(ClientBase):
     def delete_job(self, job_id: str) -> bool:
         """Delete a terminal job's record (raises :class:`JobNotTerminalError` while it runs).
 
-        A job that ended less than 3 s ago is deleted once Ray's job manager is done with it (a wait
-        of at most 3 s): deleted sooner, Ray may write it again as a FAILED job.
+        The job is looked up first: one that does not exist raises :class:`JobNotFoundError` (the
+        server's 404 to the look-up) without a DELETE. A job that ended less than 3 s ago is deleted
+        once Ray's job manager is done with it (a wait of at most 3 s, Ray 2.50+): deleted sooner,
+        Ray may write it again as a FAILED job. A DELETE whose response is lost is retried; when the
+        retry hears "does not exist", True is returned only if the look-up had found the job.
         """
         return self._run(self._delete_flow(job_id))
 
