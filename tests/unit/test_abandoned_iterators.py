@@ -17,7 +17,7 @@ caller's task) is closed by asyncio's finaliser in another task, which cancels t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import httpx
@@ -212,3 +212,50 @@ def test_the_iterations_own_error_reaches_the_caller_once_its_task_has_ended(
                 assert [task for task in asyncio.all_tasks() if task is not asyncio.current_task()] == []
 
     asyncio.run(scenario())
+
+
+def test_a_worker_cancelled_from_outside_tells_the_waiting_task(server: FakeJobServer) -> None:
+    """Code that cancels every task (a shutdown handler) cancels the iterator's too: the task waiting
+    for the next chunk learns that none will come, rather than hearing that the log ended."""
+    server.add_job(JOB, status="RUNNING", log="")
+
+    async def scenario() -> None:
+        async with AsyncJobSubmissionClient(
+            ADDRESS, http_client=server.async_http_client(), **QUICK
+        ) as client:
+            tail = client.tail_job_logs(JOB)
+            waiting = asyncio.create_task(anext(tail))
+            while not server.websockets:  # the worker has opened the stream
+                await asyncio.sleep(0.01)
+            (worker,) = [task for task in asyncio.all_tasks() if "tail_job_logs" in task.get_name()]
+            worker.cancel()
+            with pytest.raises(IteratorClosedError):
+                await waiting
+            check_not_cancelled()
+
+    asyncio.run(scenario())
+    assert server.open_websockets() == []
+
+
+def test_a_clean_up_that_fails_after_the_caller_left_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """The worker hands the iteration's errors to the caller; one raised while closing, once the
+    caller has gone, is logged rather than lost."""
+    from ray_jobs_client._task_iterator import TaskIterator
+
+    async def source() -> AsyncGenerator[int, None]:
+        try:
+            yield 1
+            yield 2
+        finally:
+            raise OSError("the stream would not close")
+
+    async def scenario() -> None:
+        async for _ in TaskIterator(source, "values()"):
+            break
+        await settled(lambda: [], timeout=SETTLE)
+
+    with caplog.at_level("WARNING", logger="ray_jobs_client"):
+        asyncio.run(scenario())
+    assert [record.getMessage() for record in caplog.records] == [
+        "closing ray_jobs_client values() failed: OSError('the stream would not close')"
+    ]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, TypeVar, cast
 
@@ -39,6 +40,8 @@ from .errors import EventLoopError, IteratorClosedError
 __all__ = ["TaskIterator"]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("ray_jobs_client")
 
 #: Put by the worker where a value would go, when the source is exhausted.
 _END: Any = object()
@@ -127,9 +130,11 @@ class TaskIterator(AsyncIterator[T]):
         if self._task is None:
             self._loop = loop
             self._asks = asyncio.Queue()
-            self._task = loop.create_task(_produce(self._source, self._asks, self._name))
+            self._task = loop.create_task(
+                _produce(self._source, self._asks, self._name), name=f"ray_jobs_client {self._name}"
+            )
             _running.add(self._task)
-            self._task.add_done_callback(_running.discard)
+            self._task.add_done_callback(_worker_ended)
         elif loop is not self._loop:
             raise EventLoopError(f"{self._name} was started in another event loop: iterate it in that one")
         assert self._asks is not None
@@ -180,6 +185,15 @@ async def _produce(
                     reply = asks.get_nowait()
                 except asyncio.QueueEmpty:
                     break
+
+
+def _worker_ended(task: asyncio.Task[None]) -> None:
+    """Forget a worker that has ended, and report a failure of its clean-up: the worker hands every
+    error of the iteration to the caller, so one that ends the task itself came after (closing the
+    stream failed) and has no caller left to see it."""
+    _running.discard(task)
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.warning("closing %s failed: %r", task.get_name(), error, exc_info=error)
 
 
 def _answer(reply: asyncio.Future[Any], *, value: Any = None, error: BaseException | None = None) -> None:

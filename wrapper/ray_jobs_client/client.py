@@ -173,8 +173,8 @@ class JobSubmissionClient(ClientBase):
         """Ray's async log iterator: yields chunks of the log until the job has finished.
 
         Runs on a private async client with this client's settings; outside an event loop, prefer
-        :meth:`follow_job_logs`. As with :meth:`AsyncJobSubmissionClient.tail_job_logs
-        <ray_jobs_client.AsyncJobSubmissionClient.tail_job_logs>`, it may be left at any point, from
+        :meth:`follow_job_logs`. As with the async client's
+        :meth:`~ray_jobs_client.AsyncJobSubmissionClient.tail_job_logs`, it may be left at any point, from
         any task, closed with ``aclose()`` or dropped: its stream and private client are closed in a
         task of its own, never by cancelling the caller's.
         """
