@@ -43,11 +43,12 @@ def temp_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def gone(pid: int) -> bool:
     """The process has exited (a zombie waiting for its parent to reap it counts as exited)."""
+    import psutil
+
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+        return psutil.Process(pid).status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except psutil.NoSuchProcess:
         return True
-    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 # --------------------------------------------------------------------------- without the extra
