@@ -44,7 +44,7 @@ from .models import TERMINAL_STATUSES
 if TYPE_CHECKING:
     import psutil
 
-__all__ = ["HeadStartError", "LocalRayHead", "MissingExtraError", "free_port"]
+__all__ = ["HeadStartError", "HeadStartTimeout", "LocalRayHead", "MissingExtraError", "free_port"]
 
 #: What ``pip install`` needs to bring in the packages of this module.
 _EXTRA = "ray-jobs-client[testing]"
