@@ -20,7 +20,7 @@ import contextlib
 import contextvars
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from typing import IO, Any, Generic, Protocol, TypeVar
 from urllib.parse import unquote
 
@@ -455,8 +455,13 @@ def run_flow(flow: Flow[R], perform: Callable[[Any], Any]) -> R:
 
 async def aiterate_flow(
     flow: Flow[Any], perform: Callable[[Effect[Any]], Awaitable[Any]]
-) -> AsyncIterator[Any]:
-    """Drive a flow with ``await``: yield the values it emits (see :func:`iterate_flow`)."""
+) -> AsyncGenerator[Any, None]:
+    """Drive a flow with ``await``: yield the values it emits (see :func:`iterate_flow`).
+
+    Drive and close it in one task: what ``perform`` opens (the log WebSocket's cancel scope) must be
+    left in the task that entered it. The clients hand it out only through
+    :class:`~ray_jobs_client._task_iterator.TaskIterator`, whose worker task does both.
+    """
     import asyncio  # here, not at the top: sync-only programs never need it
 
     try:

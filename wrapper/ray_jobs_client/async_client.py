@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,6 +34,7 @@ from ._follow import (
     Receive,
     stream_events,
 )
+from ._task_iterator import TaskIterator
 from .defaults import WEBSOCKET_READ_BYTES
 from .errors import EventLoopError
 from .logs import LogCursor
@@ -229,15 +230,16 @@ class AsyncJobSubmissionClient(ClientBase):
         """The job's whole log so far."""
         return await self._send(_calls.get_job_logs(job_id))
 
-    async def iter_job_logs(self, job_id: str) -> AsyncIterator[str]:
+    def iter_job_logs(self, job_id: str) -> AsyncIterator[str]:
         """The job's log so far — the text :meth:`get_job_logs` returns — in pieces, as it downloads.
 
         Memory stays small whatever the log's size. A download cut short is resumed: the server
-        sends the log from its start again and the part already yielded is skipped.
+        sends the log from its start again and the part already yielded is skipped. Leaving the loop
+        early (``break``, an exception) releases the download; so does ``aclose()``.
         """
-        await self._ready()
-        async for piece in self._iterate(self._download_flow(job_id, LogCursor())):
-            yield piece
+        return TaskIterator(
+            lambda: self._values(lambda: self._download_flow(job_id, LogCursor())), "iter_job_logs()"
+        )
 
     async def wait_until_finished(
         self,
@@ -256,17 +258,20 @@ class AsyncJobSubmissionClient(ClientBase):
         """
         return await self._run(self._wait_flow(job_id, timeout, poll, stop_on_timeout, on_poll))
 
-    async def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
+    def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
         """Yield the job's log as it is written, until the job is terminal — each line exactly once.
 
         Ray's async iterator, made reliable: reconnects when the stream is cut, falls back to polling
         when WebSockets are refused, and fetches any last lines the stream missed. A log the server
         cannot read (bytes that are not UTF-8) ends the output early with one warning, never an
         error: the iterator still ends only once the job is terminal.
+
+        It may be left at any point (``break``, an exception) and from any task, closed with
+        ``aclose()`` or just dropped: the stream is closed in a task of the iterator's own, never by
+        cancelling the caller's. A cancelled wait for the next chunk (``asyncio.wait_for``) loses
+        nothing: the next call returns that chunk.
         """
-        await self._ready()
-        async for chunk in self._iterate(self._follow_flow(job_id)):
-            yield chunk
+        return TaskIterator(lambda: self._values(lambda: self._follow_flow(job_id)), "tail_job_logs()")
 
     def as_completed(
         self, job_ids: Iterable[str], *, timeout: float | None = None, poll: float = 1.0
@@ -275,14 +280,21 @@ class AsyncJobSubmissionClient(ClientBase):
         (``async for details in client.as_completed(ids)``; see
         :meth:`JobSubmissionClient.as_completed`). Bad arguments are refused at the call."""
         self._ensure_open()
-        return self._iterate(completion_flow(self, job_ids, timeout, poll))
+        flow = completion_flow(self, job_ids, timeout, poll)
+        return TaskIterator(lambda: self._values(lambda: flow), "as_completed()")
 
-    async def _iterate(self, flow: Flow[None]) -> AsyncIterator[Any]:
-        """Run a flow that emits values (log text, or jobs' details), yielding them."""
+    async def _values(self, make_flow: Callable[[], Flow[None]]) -> AsyncGenerator[Any, None]:
+        """Run a flow that emits values (log text, or jobs' details), yielding them.
+
+        Run by a :class:`~ray_jobs_client._task_iterator.TaskIterator`'s worker, which creates,
+        drives and closes it in one task: the log stream's cancel scopes never reach the caller's.
+        """
+        await self._ready()
         io = _AsyncLogIO(self._http, self._send, self._settings.display_address)
         try:
-            async for text in aiterate_flow(flow, io.perform):
-                yield text
+            async with contextlib.aclosing(aiterate_flow(make_flow(), io.perform)) as values:
+                async for value in values:
+                    yield value
         finally:
             await io.aclose()
 
@@ -355,6 +367,8 @@ class _AsyncLogIO:
         return DownloadStart(200, response.headers)
 
     async def aclose(self) -> None:
-        await self._close_stream()
-        with contextlib.suppress(Exception):
-            await self._download.aclose()
+        try:
+            await self._close_stream()
+        finally:  # even when the stream's close is cancelled
+            with contextlib.suppress(Exception):
+                await self._download.aclose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -179,16 +179,27 @@ class JobSubmissionClient(ClientBase):
         self._ensure_open()
         yield from self._iterate(self._download_flow(job_id, LogCursor()))
 
-    async def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
+    def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
         """Ray's async log iterator: yields chunks of the log until the job has finished.
 
         Runs on a private async client with this client's settings; outside an event loop, prefer
-        :meth:`follow_job_logs`.
+        :meth:`follow_job_logs`. As with the async client's
+        :meth:`~ray_jobs_client.AsyncJobSubmissionClient.tail_job_logs`, it may be left at any point, from
+        any task, closed with ``aclose()`` or dropped: its stream and private client are closed in a
+        task of its own, never by cancelling the caller's.
         """
+        from ._task_iterator import TaskIterator  # asyncio: only for programs that use it
+
+        return TaskIterator(lambda: self._tail_on_twin(job_id), "tail_job_logs()")
+
+    async def _tail_on_twin(self, job_id: str) -> AsyncGenerator[str, None]:
         from .async_client import AsyncJobSubmissionClient
 
-        async with AsyncJobSubmissionClient._from_settings(self) as twin:
-            async for chunk in twin.tail_job_logs(job_id):
+        async with (
+            AsyncJobSubmissionClient._from_settings(self) as twin,
+            contextlib.aclosing(twin._values(lambda: twin._follow_flow(job_id))) as chunks,
+        ):
+            async for chunk in chunks:
                 yield chunk
 
     # ------------------------------------------------------------------ beyond Ray
