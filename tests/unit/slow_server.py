@@ -1,8 +1,9 @@
-"""A job server on a real local socket that answers too slowly on the routes a test names.
+"""A job server on a real local socket that answers too slowly, or without end, on the routes a test names.
 
-What only a real network can do to a client, for the deadline tests (``test_slow_servers.py``): send
-an answer's headers or body one byte at a time (each byte comes well within the read timeout, so a
-timeout per read never fires), or accept a TLS connection and never finish the handshake. Every
+What only a real network can do to a client, for the deadline and body-size tests
+(``test_slow_servers.py``): send an answer's headers or body one byte at a time (each byte comes well
+within the read timeout, so a timeout per read never fires), send a body that never ends, announce a
+body bigger than the client accepts, or accept a TLS connection and never finish the handshake. Every
 other request is answered at once by the fake job server (``fake_job_server.py``), which decides what
 a Ray 2.60 head would answer; this module only puts its answers on the wire.
 
@@ -21,13 +22,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import httpx
 from fake_job_server import FakeJobServer, route_of
 
-__all__ = ["DripBody", "DripHeaders", "Misbehaviour", "SlowServer", "TLSStall"]
+__all__ = ["Announce", "DripBody", "DripHeaders", "Endless", "Misbehaviour", "SlowServer", "TLSStall"]
 
 #: Seconds a misbehaving answer lasts at most before it ends as a normal one would.
 GIVE_UP = 10.0
@@ -115,6 +116,37 @@ class DripBody:
         head, _ = _whole(response, body)
         if wire.send(head):
             wire.drip(body, self.interval, self.give_up)
+
+
+@dataclass(frozen=True)
+class Endless:
+    """The head at once, without a length, then the start of a JSON string and ``fill`` without end
+    (as fast as the client reads; at most ``total`` bytes, then the connection is closed)."""
+
+    total: int = 256 * 2**20
+    fill: bytes = b"a" * 65536
+    start: bytes = b'{"logs": "'
+
+    def send(self, wire: Wire, answer: Callable[[], httpx.Response]) -> None:
+        sent = 0
+        if not wire.send(_head(answer(), {"Connection": "close"}) + self.start):
+            return
+        while sent < self.total and wire.send(self.fill):
+            sent += len(self.fill)
+
+
+@dataclass(frozen=True)
+class Announce:
+    """A head announcing a body of ``length`` bytes, then an endless body as :class:`Endless`."""
+
+    length: int
+    body: Endless = field(default_factory=Endless)
+
+    def send(self, wire: Wire, answer: Callable[[], httpx.Response]) -> None:
+        if wire.send(_head(answer(), {"Content-Length": str(self.length)}) + self.body.start):
+            sent = 0
+            while sent < min(self.length, self.body.total) and wire.send(self.body.fill):
+                sent += len(self.body.fill)
 
 
 class _Listener:

@@ -1,10 +1,11 @@
-"""One deadline per call, whatever the server does.
+"""One deadline per call, whatever the server does; bodies held in memory have a size bound.
 
 A real local socket server (``slow_server.py``, no Ray) answers as a Ray head would, except on the
 route a test names, where it sends the answer's headers or body one byte at a time — each byte well
 within the read timeout, so a timeout per read never fires —, sends a body without end, or stalls
 the TLS handshake. Every single call must then fail with :class:`APITimeoutError` within its
-deadline (twice the timeout, retries included), for the sync and the async client. Timing is the
+deadline (twice the timeout, retries included), for the sync and the async client; an answer over
+``max_response_bytes`` fails with :class:`ResponseTooLargeError` before it is held. Timing is the
 contract here, so it is asserted, with a generous margin for a loaded machine.
 """
 
@@ -18,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 from drivers import Driver, open_driver
-from ray_jobs_client.errors import APITimeoutError
-from slow_server import DripBody, DripHeaders, Misbehaviour, SlowServer, TLSStall
+from ray_jobs_client.errors import APITimeoutError, ResponseTooLargeError
+from slow_server import Announce, DripBody, DripHeaders, Endless, Misbehaviour, SlowServer, TLSStall
 
 #: Each network operation's timeout in these tests: every call must end within twice this.
 T = 0.3
@@ -182,6 +183,59 @@ def test_a_streamed_download_that_keeps_coming_is_not_cut_at_the_deadline(
     text = "".join(client.download(JOB))
     assert text == LOG
     assert time.monotonic() - started > 2 * T  # it outlived a single call's deadline
+
+
+# --------------------------------------------------------------------------- the size bound
+
+LIMIT = 2**20
+
+
+def test_an_endless_body_fails_at_the_bound(server: SlowServer, clients: Callable[..., Driver]) -> None:
+    client = clients(server.address, max_response_bytes=LIMIT, timeout=10.0)
+    server.misbehave("GET /api/jobs/{id}/logs", Endless())
+    with pytest.raises(ResponseTooLargeError, match="iter_job_logs") as caught:
+        client.get_job_logs(JOB)
+    error = caught.value
+    assert isinstance(error, RuntimeError)  # what Ray's client raises for a failed request
+    assert error.limit == LIMIT
+    assert LIMIT < error.received <= LIMIT + 65536 + 16  # stopped within one read past the bound
+    assert (error.method, error.path) == ("GET", f"/api/jobs/{JOB}/logs")
+
+
+def test_a_body_announced_over_the_bound_fails_before_it_is_read(
+    server: SlowServer, clients: Callable[..., Driver]
+) -> None:
+    client = clients(server.address, max_response_bytes=LIMIT, timeout=10.0)
+    server.misbehave("GET /api/jobs/", Announce(length=10 * LIMIT))
+    with pytest.raises(ResponseTooLargeError, match="iter_job_logs") as caught:
+        client.list_jobs()
+    assert (caught.value.announced, caught.value.received) == (10 * LIMIT, 0)
+
+
+def test_a_streamed_log_is_not_bounded(server: SlowServer, clients: Callable[..., Driver]) -> None:
+    """The bound is for what is held whole: ``iter_job_logs`` hands on each piece."""
+    big = "x" * (3 * 65536) + "\n"
+    server.jobs.jobs[JOB].log = big
+    client = clients(server.address, max_response_bytes=65536, timeout=10.0)
+    with pytest.raises(ResponseTooLargeError):
+        client.get_job_logs(JOB)
+    assert "".join(client.download(JOB)) == big
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (0, ValueError),
+        (-1, ValueError),
+        (True, TypeError),
+        (1.5, TypeError),
+        ("1", TypeError),
+        (None, TypeError),
+    ],
+)
+def test_a_bound_that_makes_no_sense_is_refused_before_any_io(kind: str, value: object, error: type) -> None:
+    with pytest.raises(error, match="max_response_bytes"):
+        open_driver(kind, "http://127.0.0.1:9", max_response_bytes=value)
 
 
 def test_a_body_your_http_client_read_already_still_arrives(server: SlowServer, kind: str) -> None:

@@ -13,6 +13,9 @@ run long while it makes progress) and a WebSocket once upgraded. With a caller's
 its transport reads the socket: the deadline is then checked between the pieces of a body
 (:class:`BoundedResponse`), and a head sent a byte at a time is bounded by each read's timeout only.
 
+A body read into memory is bounded too: one longer than ``max_response_bytes`` (announced, or counted
+as it arrives) raises :class:`~ray_jobs_client.errors.ResponseTooLargeError` before it is held.
+
 What is retried, with capped exponential backoff and full jitter (``Retry-After`` honoured):
 
 * failures to connect — the request never reached the server, so any request is safe to repeat —
@@ -45,6 +48,7 @@ import httpx
 
 from . import defaults
 from .defaults import TRANSIENT_STATUSES
+from .errors import ResponseTooLargeError
 
 __all__ = [
     "STREAMED",
@@ -267,13 +271,17 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
 
 
 class BoundedResponse(httpx.Response):
-    """A response whose body is read within its request's deadline.
+    """A response whose body is read within its request's deadline and up to ``max_bytes``.
 
     Each read of the body runs with :data:`io_deadline` set (the network backend cuts it to what is
-    left), and the deadline is checked between pieces (what bounds a caller's own ``http_client=``).
+    left), the deadline is checked between pieces (what bounds a caller's own ``http_client=``), and
+    the body, counted as decoded, fails with :class:`~ray_jobs_client.errors.ResponseTooLargeError`
+    once it passes ``max_bytes``.
     """
 
-    def __init__(self, response: httpx.Response, request: httpx.Request, deadline: float | None) -> None:
+    def __init__(
+        self, response: httpx.Response, request: httpx.Request, deadline: float | None, max_bytes: int
+    ) -> None:
         super().__init__(
             response.status_code,
             headers=response.headers,
@@ -282,12 +290,14 @@ class BoundedResponse(httpx.Response):
             request=request,
         )
         self._deadline = deadline
+        self._max_bytes = max_bytes
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
-        if self.is_stream_consumed:  # read already: served from memory
+        if self.is_stream_consumed:  # read already (and counted): served from memory
             yield from super().iter_bytes(chunk_size)
             return
         pieces = cast("Generator[bytes, None, None]", super().iter_bytes(chunk_size))
+        received = 0
         try:
             while True:
                 token = io_deadline.set(self._deadline)
@@ -298,6 +308,8 @@ class BoundedResponse(httpx.Response):
                     io_deadline.reset(token)
                 if not piece:
                     return
+                received += len(piece)
+                self._check_size(received)
                 yield piece
         finally:
             pieces.close()
@@ -308,6 +320,7 @@ class BoundedResponse(httpx.Response):
                 yield piece
             return
         pieces = cast("AsyncGenerator[bytes, None]", super().aiter_bytes(chunk_size))
+        received = 0
         try:
             while True:
                 token = io_deadline.set(self._deadline)
@@ -318,6 +331,8 @@ class BoundedResponse(httpx.Response):
                     io_deadline.reset(token)
                 if not piece:
                     return
+                received += len(piece)
+                self._check_size(received)
                 yield piece
         finally:
             await pieces.aclose()
@@ -326,31 +341,62 @@ class BoundedResponse(httpx.Response):
         if self._deadline is not None and time.monotonic() >= self._deadline:
             raise httpx.ReadTimeout("the call's deadline passed while reading its body", request=self.request)
 
+    def _check_size(self, received: int) -> None:
+        if received > self._max_bytes:
+            raise _too_large(self.request, self.status_code, self._max_bytes, received)
 
-def _bounded(request: httpx.Request, response: httpx.Response, deadline: float | None) -> httpx.Response:
-    """``response`` with its body read within ``deadline`` (:class:`BoundedResponse`). A WebSocket's
-    upgrade, a streamed download's 200 and a body already read (by a response hook of the caller's
-    ``http_client=``) are left alone."""
+
+def _too_large(
+    request: httpx.Request, status_code: int, limit: int, received: int, announced: int | None = None
+) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
+        method=request.method,
+        path=request.url.path,
+        status_code=status_code,
+        limit=limit,
+        received=received,
+        announced=announced,
+    )
+
+
+def _bounded(
+    request: httpx.Request, response: httpx.Response, deadline: float | None, max_bytes: int
+) -> httpx.Response | ResponseTooLargeError:
+    """``response`` with its body bounded (:class:`BoundedResponse`), or the error for a body announced
+    over ``max_bytes``. A WebSocket's upgrade, a streamed download's 200 and a body already read (by
+    a response hook of the caller's ``http_client=``) are left alone."""
     if (
         response.status_code == 101
         or (response.status_code == 200 and request.extensions.get(STREAMED))
         or response.is_stream_consumed
     ):
         return response
-    return BoundedResponse(response, request, deadline)
+    length = response.headers.get("content-length")
+    if (
+        length is not None
+        and length.isdigit()
+        and int(length) > max_bytes
+        and response.headers.get("content-encoding", "identity") == "identity"  # else it may grow
+    ):
+        return _too_large(request, response.status_code, max_bytes, 0, int(length))
+    return BoundedResponse(response, request, deadline, max_bytes)
 
 
 class RetryTransport(httpx.BaseTransport):
     """Wraps a transport (by default httpx's own, its connections kept within each request's deadline)
-    and retries what :class:`RetryPolicy` allows."""
+    and retries what :class:`RetryPolicy` allows; bodies read into memory are bounded by
+    ``max_response_bytes``."""
 
     def __init__(
         self,
         policy: RetryPolicy | None = None,
         inner: httpx.BaseTransport | None = None,
+        *,
+        max_response_bytes: int = defaults.MAX_RESPONSE_BYTES,
         **kwargs: object,
     ):
         self.policy = policy or RetryPolicy()
+        self.max_response_bytes = max_response_bytes
         if inner is None:
             from ._network import with_deadlines
 
@@ -385,7 +431,10 @@ class RetryTransport(httpx.BaseTransport):
         token = io_deadline.set(deadline)
         try:
             response = self._inner.handle_request(request)
-            bounded = _bounded(request, response, deadline)
+            bounded = _bounded(request, response, deadline, self.max_response_bytes)
+            if isinstance(bounded, ResponseTooLargeError):
+                response.close()
+                raise bounded
             try:
                 if self.policy.reads_whole_body(request, bounded):
                     bounded.read()  # inside the retries: a body cut mid-way is a lost response
@@ -407,9 +456,12 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         self,
         policy: RetryPolicy | None = None,
         inner: httpx.AsyncBaseTransport | None = None,
+        *,
+        max_response_bytes: int = defaults.MAX_RESPONSE_BYTES,
         **kwargs: object,
     ):
         self.policy = policy or RetryPolicy()
+        self.max_response_bytes = max_response_bytes
         if inner is None:
             from ._network import with_deadlines
 
@@ -446,7 +498,10 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         token = io_deadline.set(deadline)
         try:
             response = await self._inner.handle_async_request(request)
-            bounded = _bounded(request, response, deadline)
+            bounded = _bounded(request, response, deadline, self.max_response_bytes)
+            if isinstance(bounded, ResponseTooLargeError):
+                await response.aclose()
+                raise bounded
             try:
                 if self.policy.reads_whole_body(request, bounded):
                     await bounded.aread()  # inside the retries: a body cut mid-way is a lost response
