@@ -293,6 +293,7 @@ class BoundedResponse(httpx.Response):
         self._max_bytes = max_bytes
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        """The decoded body, each read within the deadline; stops at the size bound."""
         if self.is_stream_consumed:  # read already (and counted): served from memory
             yield from super().iter_bytes(chunk_size)
             return
@@ -315,6 +316,7 @@ class BoundedResponse(httpx.Response):
             pieces.close()
 
     async def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        """The async twin of :meth:`iter_bytes`."""
         if self.is_stream_consumed:
             async for piece in super().aiter_bytes(chunk_size):
                 yield piece
