@@ -22,6 +22,7 @@ from .errors import (
     JobsClientError,
     LogDecodeError,
     LogStreamError,
+    ResponseTooLargeError,
     ServerUnreachableError,
     TLSError,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "LogDecodeError",
     "LogStreamError",
     "OutagePolicy",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "ServerUnreachableError",
     "TLSError",

@@ -9,7 +9,7 @@ import httpx
 from ._flows import ProgressCallback
 from ._follow import LogFlows
 from ._settings import DEFAULT_TIMEOUT, Settings, __version__, new_submission_id
-from .defaults import OUTAGE_PATIENCE
+from .defaults import MAX_RESPONSE_BYTES, OUTAGE_PATIENCE
 from .errors import ClientClosedError, JobsClientError
 from .logs import TailPolicy
 from .outage import OutagePolicy
@@ -42,21 +42,31 @@ class ClientBase(LogFlows):
         tail_policy: TailPolicy | None = None,
         http_client: httpx.Client | httpx.AsyncClient | None = None,
         outage_patience: float | OutagePolicy | None = OUTAGE_PATIENCE,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
         **kwargs: Any,
     ) -> None:
         """Ray's constructor arguments, then this client's own (keyword-only):
 
         * ``timeout``: seconds (or an ``httpx.Timeout``) for each network operation (connect, each
-          read, each write); a positive number, never ``None``. A request, retries included, ends
-          within twice the longest of them (see :class:`RetryPolicy`): with the default (60 s), a
-          server that never answers fails a call with :class:`APITimeoutError` within about 120 s.
+          read, each write); a positive number, never ``None``. A call, retries included, ends within
+          twice the longest of them (see :class:`RetryPolicy`) whatever the server does — never
+          answers, sends its headers or body a byte at a time, stalls the TLS handshake: with the
+          default (60 s) it fails with :class:`APITimeoutError` within about 120 s. A package upload
+          is one call too: it must be sent within that time. What runs long (the log followers,
+          :meth:`wait_until_finished`, :meth:`as_completed`, :meth:`iter_job_logs`' download) is not
+          cut while it makes progress: each of its reads is bounded by the read timeout.
+        * ``max_response_bytes``: the largest answer held in memory (default 256 MiB); a longer body
+          fails with :class:`~ray_jobs_client.errors.ResponseTooLargeError` before it fills the memory.
+          :meth:`iter_job_logs` streams a log of any size.
         * ``retries``: how many times transient failures are retried, or a :class:`RetryPolicy`.
         * ``tail_policy``: how the log follower reconnects (:class:`TailPolicy`).
         * ``http_client``: your own ``httpx.Client`` (``httpx.AsyncClient`` for the async client), for
           proxies, client certificates (mTLS), event hooks or tracing. Requests go through its transport,
           auth and event hooks, and its headers and cookies are sent too; this client still adds the
           address, auth token, timeouts and retries. Configure TLS on it (``verify=`` here is refused).
-          It stays yours: :meth:`close` leaves it open.
+          It stays yours: :meth:`close` leaves it open. Its transport reads the socket, so the deadline
+          is checked between the pieces of a body, but a server sending its headers a byte at a time
+          is bounded only by the read timeout of each read.
         * ``outage_patience``: seconds that long-running operations (the log followers,
           :meth:`wait_until_finished`, the resume of :meth:`iter_job_logs`) keep trying while the
           server is unreachable, before :class:`~ray_jobs_client.errors.ServerUnreachableError`;
@@ -82,6 +92,7 @@ class ClientBase(LogFlows):
             http_client_type=self._http_client_type,
             outage_patience=outage_patience,
             client_name=type(self).__name__,
+            max_response_bytes=max_response_bytes,
             **kwargs,
         )
         self._start(settings)

@@ -2,8 +2,19 @@
 
 Every request has a deadline: ``RetryPolicy.deadline_factor`` (2) times the longest of its timeouts,
 counted from its first attempt. No retry starts once the deadline is near (the pause included) and
-each attempt's timeouts are cut to what remains, so a request to a server that accepts connections
-and never answers ends with a timeout after about twice its timeout, retries included.
+each attempt's timeouts are cut to what remains. The deadline holds whatever the server does — says
+nothing, sends its headers or its body a byte at a time, sends a body without end, stalls the TLS
+handshake: while an attempt runs and while its body is read, :data:`io_deadline` holds it, and the
+network backend under our connection pools (:mod:`ray_jobs_client._network`) gives every connect,
+TLS handshake, read and write at most what is left of it. So a call ends with a timeout after at
+most about twice its timeout, retries included. Two kinds of request keep only a timeout per read
+for their body: a streamed download (the :data:`STREAMED` extension: the log download, which may
+run long while it makes progress) and a WebSocket once upgraded. With a caller's own ``http_client=``
+its transport reads the socket: the deadline is then checked between the pieces of a body
+(:class:`BoundedResponse`), and a head sent a byte at a time is bounded by each read's timeout only.
+
+A body read into memory is bounded too: one longer than ``max_response_bytes`` (announced, or counted
+as it arrives) raises :class:`~ray_jobs_client.errors.ResponseTooLargeError` before it is held.
 
 What is retried, with capped exponential backoff and full jitter (``Retry-After`` honoured):
 
@@ -28,25 +39,28 @@ import random
 import socket
 import ssl
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Literal
+from typing import Literal, cast
 
 import attrs
 import httpx
 
 from . import defaults
 from .defaults import TRANSIENT_STATUSES
+from .errors import ResponseTooLargeError
 
 __all__ = [
     "STREAMED",
     "TRANSIENT_STATUSES",
     "AsyncRetryTransport",
     "AsyncThroughClient",
+    "BoundedResponse",
     "Deadline",
     "RetryPolicy",
     "RetryTransport",
     "ThroughClient",
+    "io_deadline",
     "permanent_failure",
     "retry_after_seconds",
 ]
@@ -143,6 +157,12 @@ _call_repeatable: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
     "ray_jobs_client_call_repeatable", default=None
 )
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The deadline (``time.monotonic``) of the network operations under way in this thread or task, or
+#: None: read by the network backend (:mod:`ray_jobs_client._network`) at every connect, read, write
+#: and TLS handshake. Set only while a request's attempt runs and while a bounded body is read.
+io_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "ray_jobs_client_io_deadline", default=None
+)
 
 #: A request extension: the caller reads the body as a stream (and handles a cut itself).
 STREAMED = "ray_jobs_client.streamed"
@@ -250,14 +270,141 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-class RetryTransport(httpx.BaseTransport):
-    """Wraps a transport (by default httpx's own) and retries what :class:`RetryPolicy` allows."""
+class BoundedResponse(httpx.Response):
+    """A response whose body is read within its request's deadline and up to ``max_bytes``.
+
+    Each read of the body runs with :data:`io_deadline` set (the network backend cuts it to what is
+    left), the deadline is checked between pieces (what bounds a caller's own ``http_client=``), and
+    the body, counted as decoded, fails with :class:`~ray_jobs_client.errors.ResponseTooLargeError`
+    once it passes ``max_bytes``.
+    """
 
     def __init__(
-        self, policy: RetryPolicy | None = None, inner: httpx.BaseTransport | None = None, **kwargs: object
+        self, response: httpx.Response, request: httpx.Request, deadline: float | None, max_bytes: int
+    ) -> None:
+        super().__init__(
+            response.status_code,
+            headers=response.headers,
+            stream=response.stream,
+            extensions=response.extensions,
+            request=request,
+        )
+        self._deadline = deadline
+        self._max_bytes = max_bytes
+
+    def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        """The decoded body, each read within the deadline; stops at the size bound."""
+        if self.is_stream_consumed:  # read already (and counted): served from memory
+            yield from super().iter_bytes(chunk_size)
+            return
+        pieces = cast("Generator[bytes, None, None]", super().iter_bytes(chunk_size))
+        received = 0
+        try:
+            while True:
+                token = io_deadline.set(self._deadline)
+                try:
+                    self._check_deadline()
+                    piece = next(pieces, b"")  # httpx never yields an empty piece
+                finally:
+                    io_deadline.reset(token)
+                if not piece:
+                    return
+                received += len(piece)
+                self._check_size(received)
+                yield piece
+        finally:
+            pieces.close()
+
+    async def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        """The async twin of :meth:`iter_bytes`."""
+        if self.is_stream_consumed:
+            async for piece in super().aiter_bytes(chunk_size):
+                yield piece
+            return
+        pieces = cast("AsyncGenerator[bytes, None]", super().aiter_bytes(chunk_size))
+        received = 0
+        try:
+            while True:
+                token = io_deadline.set(self._deadline)
+                try:
+                    self._check_deadline()
+                    piece = await anext(pieces, b"")
+                finally:
+                    io_deadline.reset(token)
+                if not piece:
+                    return
+                received += len(piece)
+                self._check_size(received)
+                yield piece
+        finally:
+            await pieces.aclose()
+
+    def _check_deadline(self) -> None:
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            raise httpx.ReadTimeout("the call's deadline passed while reading its body", request=self.request)
+
+    def _check_size(self, received: int) -> None:
+        if received > self._max_bytes:
+            raise _too_large(self.request, self.status_code, self._max_bytes, received)
+
+
+def _too_large(
+    request: httpx.Request, status_code: int, limit: int, received: int, announced: int | None = None
+) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
+        method=request.method,
+        path=request.url.path,
+        status_code=status_code,
+        limit=limit,
+        received=received,
+        announced=announced,
+    )
+
+
+def _bounded(
+    request: httpx.Request, response: httpx.Response, deadline: float | None, max_bytes: int
+) -> httpx.Response | ResponseTooLargeError:
+    """``response`` with its body bounded (:class:`BoundedResponse`), or the error for a body announced
+    over ``max_bytes``. A WebSocket's upgrade, a streamed download's 200 and a body already read (by
+    a response hook of the caller's ``http_client=``) are left alone."""
+    if (
+        response.status_code == 101
+        or (response.status_code == 200 and request.extensions.get(STREAMED))
+        or response.is_stream_consumed
+    ):
+        return response
+    length = response.headers.get("content-length")
+    if (
+        length is not None
+        and length.isdigit()
+        and int(length) > max_bytes
+        and response.headers.get("content-encoding", "identity") == "identity"  # else it may grow
+    ):
+        return _too_large(request, response.status_code, max_bytes, 0, int(length))
+    return BoundedResponse(response, request, deadline, max_bytes)
+
+
+class RetryTransport(httpx.BaseTransport):
+    """Wraps a transport (by default httpx's own, its connections kept within each request's deadline)
+    and retries what :class:`RetryPolicy` allows; bodies read into memory are bounded by
+    ``max_response_bytes``."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy | None = None,
+        inner: httpx.BaseTransport | None = None,
+        *,
+        max_response_bytes: int = defaults.MAX_RESPONSE_BYTES,
+        **kwargs: object,
     ):
         self.policy = policy or RetryPolicy()
-        self._inner = inner or httpx.HTTPTransport(**kwargs)  # type: ignore[arg-type]
+        self.max_response_bytes = max_response_bytes
+        if inner is None:
+            from ._network import with_deadlines
+
+            inner = httpx.HTTPTransport(**kwargs)  # type: ignore[arg-type]
+            with_deadlines(inner)
+        self._inner = inner
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         timeouts = request.extensions.get("timeout", {})
@@ -266,14 +413,9 @@ class RetryTransport(httpx.BaseTransport):
         while True:
             attempt += 1
             request.extensions["timeout"] = deadline.cap(timeouts)
-            response = None
             try:
-                response = self._inner.handle_request(request)
-                if self.policy.reads_whole_body(request, response):
-                    response.read()  # inside the retries: a body cut mid-way is a lost response
+                response = self._attempt(request, deadline.at)
             except httpx.TransportError as exc:
-                if response is not None:
-                    response.close()
                 pause = self.policy.delay(attempt)
                 if not (self.policy.should_retry_error(request, exc, attempt) and deadline.allows(pause)):
                     raise
@@ -287,6 +429,24 @@ class RetryTransport(httpx.BaseTransport):
             response.close()
             time.sleep(pause)
 
+    def _attempt(self, request: httpx.Request, deadline: float | None) -> httpx.Response:
+        token = io_deadline.set(deadline)
+        try:
+            response = self._inner.handle_request(request)
+            bounded = _bounded(request, response, deadline, self.max_response_bytes)
+            if isinstance(bounded, ResponseTooLargeError):
+                response.close()
+                raise bounded
+            try:
+                if self.policy.reads_whole_body(request, bounded):
+                    bounded.read()  # inside the retries: a body cut mid-way is a lost response
+            except BaseException:
+                bounded.close()
+                raise
+            return bounded
+        finally:
+            io_deadline.reset(token)
+
     def close(self) -> None:
         self._inner.close()
 
@@ -298,10 +458,18 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         self,
         policy: RetryPolicy | None = None,
         inner: httpx.AsyncBaseTransport | None = None,
+        *,
+        max_response_bytes: int = defaults.MAX_RESPONSE_BYTES,
         **kwargs: object,
     ):
         self.policy = policy or RetryPolicy()
-        self._inner = inner or httpx.AsyncHTTPTransport(**kwargs)  # type: ignore[arg-type]
+        self.max_response_bytes = max_response_bytes
+        if inner is None:
+            from ._network import with_deadlines
+
+            inner = httpx.AsyncHTTPTransport(**kwargs)  # type: ignore[arg-type]
+            with_deadlines(inner)
+        self._inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         import asyncio  # here, not at the top: sync-only programs never need it
@@ -312,14 +480,9 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         while True:
             attempt += 1
             request.extensions["timeout"] = deadline.cap(timeouts)
-            response = None
             try:
-                response = await self._inner.handle_async_request(request)
-                if self.policy.reads_whole_body(request, response):
-                    await response.aread()  # inside the retries: a body cut mid-way is a lost response
+                response = await self._attempt(request, deadline.at)
             except httpx.TransportError as exc:
-                if response is not None:
-                    await response.aclose()
                 pause = self.policy.delay(attempt)
                 if not (self.policy.should_retry_error(request, exc, attempt) and deadline.allows(pause)):
                     raise
@@ -332,6 +495,24 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
                 return response
             await response.aclose()
             await asyncio.sleep(pause)
+
+    async def _attempt(self, request: httpx.Request, deadline: float | None) -> httpx.Response:
+        token = io_deadline.set(deadline)
+        try:
+            response = await self._inner.handle_async_request(request)
+            bounded = _bounded(request, response, deadline, self.max_response_bytes)
+            if isinstance(bounded, ResponseTooLargeError):
+                await response.aclose()
+                raise bounded
+            try:
+                if self.policy.reads_whole_body(request, bounded):
+                    await bounded.aread()  # inside the retries: a body cut mid-way is a lost response
+            except BaseException:
+                await bounded.aclose()
+                raise
+            return bounded
+        finally:
+            io_deadline.reset(token)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
