@@ -170,8 +170,24 @@ class _AsyncBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-def with_deadlines(transport: httpx.HTTPTransport | httpx.AsyncHTTPTransport) -> None:
-    """Put the deadline-keeping backend under ``transport``'s connection pool (before its first use)."""
+#: httpx's own transports, which keep an httpcore pool (found by name: a test may replace the names
+#: in ``httpx`` with mock transports, before or after this module is imported).
+_HTTPX_TRANSPORTS = frozenset({"HTTPTransport", "AsyncHTTPTransport"})
+
+
+def _is_httpx_transport(transport: object) -> bool:
+    return any(
+        kind.__name__ in _HTTPX_TRANSPORTS and kind.__module__.partition(".")[0] == "httpx"
+        for kind in type(transport).__mro__
+    )
+
+
+def with_deadlines(transport: httpx.BaseTransport | httpx.AsyncBaseTransport) -> None:
+    """Put the deadline-keeping backend under ``transport``'s connection pool (before its first use).
+
+    Only httpx's own transports have one; any other (a test's mock transport) is left as it is."""
+    if not _is_httpx_transport(transport):
+        return
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(backend, httpcore.NetworkBackend):
