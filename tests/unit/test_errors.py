@@ -16,7 +16,6 @@ from ray_jobs_client import (
     JobNotTerminalError,
     JobSubmissionClient,
 )
-from ray_jobs_client._core import error_for_status
 from ray_jobs_client.errors import (
     APIStatusError,
     BadRequestError,
@@ -28,6 +27,7 @@ from ray_jobs_client.errors import (
     UnauthorizedError,
     UnexpectedResponseError,
 )
+from ray_jobs_client.operations import error_for_status
 from ray_jobs_client.testing import free_port
 
 ALREADY_EXISTS = (

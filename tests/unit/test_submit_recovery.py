@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from fake_job_server import Connect, FakeJobServer, LoseResponse, Respond
 from ray_jobs_client.errors import JobAlreadyExistsError
-from ray_jobs_client.transport import RetryPolicy
+from ray_jobs_client.retry import RetryPolicy
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -5,7 +5,6 @@ from ray_jobs_client import JobSubmissionClient   # instead of ray.job_submissio
 
 from typing import TYPE_CHECKING, Any
 
-from ._base import __version__
 from .client import JobSubmissionClient
 from .errors import (
     APIConnectionError,
@@ -28,7 +27,7 @@ from .errors import (
 from .logs import TailPolicy
 from .models import DriverInfo, JobDetails, JobInfo, JobStatus, JobType
 from .outage import OutagePolicy
-from .transport import RetryPolicy
+from .retry import RetryPolicy
 
 if TYPE_CHECKING:
     from .async_client import AsyncJobSubmissionClient
@@ -41,6 +40,10 @@ def __getattr__(name: str) -> Any:
         from .async_client import AsyncJobSubmissionClient
 
         return AsyncJobSubmissionClient
+    if name == "__version__":  # read from the installed metadata only when asked for
+        from ._settings import package_version
+
+        return package_version()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

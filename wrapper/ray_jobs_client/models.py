@@ -104,6 +104,13 @@ class JobDetails:
             out["driver_info"] = self.driver_info.dict()
         return out
 
+    def is_finished(self) -> bool:
+        """True once the job can no longer change: a terminal status, or a status this client does
+        not know with an ``end_time`` (the server sets it when a job moves into a terminal state)."""
+        if self.status in _STATUSES_KNOWN:
+            return self.status in TERMINAL_STATUSES
+        return bool(self.end_time)
+
     def to_json_dict(self) -> _Dict[str, Any]:
         """The job as plain JSON types, unknown fields included (what the server sent)."""
         out = {**self.extra, **self.dict()}
@@ -157,6 +164,7 @@ class JobInfo:
 _STATUSES: dict[str, JobStatus] = {member.value: member for member in JobStatus}
 _TYPES: dict[str, JobType] = {member.value: member for member in JobType}
 _KNOWN_FIELDS = frozenset(_DETAIL_FIELDS)
+_STATUSES_KNOWN = frozenset(_STATUSES.values())
 
 
 def job_details_from_json(data: object) -> JobDetails:
