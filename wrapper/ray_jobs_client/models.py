@@ -12,10 +12,12 @@ decoding the JSON itself).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-from ray_jobs_api.models.job_details import JobDetails as _ApiJobDetails
+
+if TYPE_CHECKING:
+    from ray_jobs_api.models.job_details import JobDetails as _ApiJobDetails
 
 _Dict = dict  # `JobDetails.dict()` (Ray's API) shadows the builtin inside the class body
 
