@@ -27,7 +27,7 @@ from ray_jobs_client.errors import (
     UnauthorizedError,
     UnexpectedResponseError,
 )
-from ray_jobs_client.operations import error_for_status
+from ray_jobs_client.responses import error_for_status
 from ray_jobs_client.testing import free_port
 
 ALREADY_EXISTS = (

@@ -30,11 +30,13 @@ import attrs
 import httpx
 
 from .defaults import WEBSOCKET_READ_BYTES
-from .operations import Operation, refused_upgrade_body, translating_errors
+from .responses import refused_upgrade_body, translating_errors
 from .retry import STREAMED
 
 if TYPE_CHECKING:
     from httpx_ws import AsyncWebSocketSession, WebSocketSession
+
+    from .operations import Operation
 
 __all__ = [
     "AsyncDownload",

@@ -38,7 +38,8 @@ from .errors import (
     LogStreamError,
     UnexpectedResponseError,
 )
-from .operations import error_for_status, get_job_logs, tail_job_logs_path
+from .operations import get_job_logs, tail_job_logs_path
+from .responses import error_for_status
 from .retry import backoff, retry_after_seconds
 
 __all__ = [

@@ -16,15 +16,9 @@ import httpx
 from ray_jobs_client import operations
 from ray_jobs_client._io import AsyncDownload, AsyncLogStream
 from ray_jobs_client.errors import ClientClosedError, NotFoundError, UnsupportedServerError
-from ray_jobs_client.operations import (
-    AsyncUploadBody,
-    Operation,
-    aremember_response,
-    check_response,
-    translating_errors,
-    with_body,
-)
+from ray_jobs_client.operations import AsyncUploadBody, Operation, with_body
 from ray_jobs_client.releases import NEWEST_TESTED, OLDEST_TESTED, Feature, release_tuple
+from ray_jobs_client.responses import aremember_response, check_response, translating_errors
 from ray_jobs_client.transport import AsyncRetryTransport, AsyncThroughClient
 
 if TYPE_CHECKING:

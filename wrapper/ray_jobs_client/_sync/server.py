@@ -17,15 +17,9 @@ import httpx
 from ray_jobs_client import operations
 from ray_jobs_client._io import Download, LogStream
 from ray_jobs_client.errors import ClientClosedError, NotFoundError, UnsupportedServerError
-from ray_jobs_client.operations import (
-    UploadBody,
-    Operation,
-    remember_response,
-    check_response,
-    translating_errors,
-    with_body,
-)
+from ray_jobs_client.operations import UploadBody, Operation, with_body
 from ray_jobs_client.releases import NEWEST_TESTED, OLDEST_TESTED, Feature, release_tuple
+from ray_jobs_client.responses import remember_response, check_response, translating_errors
 from ray_jobs_client.transport import RetryTransport, ThroughClient
 
 if TYPE_CHECKING:
