@@ -10,15 +10,19 @@ when it can matter) and exists now as submitted, or existed before and is gone n
 from __future__ import annotations
 
 import copy
+import enum
 import logging
 import time
 from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from ray_jobs_client import operations
 from ray_jobs_client._io import asleep
 from ray_jobs_client.checks import check_job_id
 from ray_jobs_client.defaults import DELETE_SETTLE_SECONDS
 from ray_jobs_client.errors import APIStatusError, JobAlreadyExistsError, JobNotFoundError
+from ray_jobs_client.models import JobDetails
 from ray_jobs_client.releases import DELETE_RACE_SINCE, ENTRYPOINT_LABEL_SELECTOR, release_tuple
 from ray_jobs_client.submission import ProgressCallback, Submission, new_submission_id
 
@@ -26,7 +30,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ray_jobs_client._async.server import AsyncJobServer
-    from ray_jobs_client.models import JobDetails
     from ray_jobs_client.packaging import Package
 
 __all__ = ["delete", "submit"]
@@ -70,69 +73,135 @@ async def submit(server: AsyncJobServer, job: Submission) -> str:
     # after a lost reply can be told from the job this call created.
     chosen = job.chosen_id
     submission_id = chosen or new_submission_id()
-    existed_before = False if chosen is None else await _exists(server, submission_id)
-    if existed_before:
-        logger.debug("Job %s exists already: the server will refuse the submit.", submission_id)
+    before = await _look_before(server, submission_id) if chosen else Before(Prior.NEW)
+    if before.found is not None and before.found.submission_id != submission_id:
+        # The id is also the Ray job id of another job, which the server's look-up finds first:
+        # whether a submission holds it is not known.
+        other = before.found.submission_id or before.found.job_id
+        before = Before(Prior.UNKNOWN, reason=f"found another job ({other}) under that id")
     body = job.request(submission_id, wire_env, metadata, label_selector_supported=label_selector_supported)
     try:
         return await server.send(operations.submit_job(body))
     except JobAlreadyExistsError as exc:
-        if not exc.retried_after_send or existed_before is not False:
-            raise  # the server's answer stands: the job is not this call's
-        existing = await server.send(operations.get_job_info(submission_id))
-        if (existing.entrypoint, existing.metadata, existing.runtime_env) != (
-            job.entrypoint,
-            metadata,
-            wire_env,
-        ):
+        if not exc.retried_after_send:
+            raise  # the server's answer to this call's only attempt
+        if before.state is Prior.PRESENT:
+            logger.info(
+                "Job %s already existed before this submit's first attempt: the retry's "
+                '"already exists" is about that job, not one this submit created.',
+                submission_id,
+            )
+            raise
+        if before.state is Prior.UNKNOWN:
+            logger.warning(
+                "Job %s exists, but whether this submit's earlier attempt (whose answer was lost) "
+                "created it is not known: the look-up before the first attempt %s.",
+                submission_id,
+                before.reason,
+            )
+            raise
+        # It did not exist before: does it hold what this submit sent? (Another client may have
+        # created it between the look-up and the retry.)
+        try:
+            existing = await server.send(operations.get_job_info(submission_id))
+        except JobNotFoundError:
+            raise exc from None  # created and deleted again meanwhile: nothing is proven
+        sent = (submission_id, job.entrypoint, metadata, wire_env)
+        if (existing.submission_id, existing.entrypoint, existing.metadata, existing.runtime_env) != sent:
+            logger.info(
+                "Job %s did not exist before this submit's first attempt (%s), but does not hold what "
+                "this submit sent: someone else created it meanwhile.",
+                submission_id,
+                before.reason,
+            )
             raise
         logger.info(
-            "Job %s did not exist before this submit and exists now as submitted: created by an "
-            "earlier attempt whose reply was lost.",
+            "Job %s did not exist before this submit's first attempt (%s) and holds this submit's "
+            "entrypoint, metadata and runtime_env: created by an earlier attempt whose answer was lost.",
             submission_id,
+            before.reason,
         )
         return submission_id
 
 
-async def _exists(server: AsyncJobServer, job_id: str) -> bool:
+class Prior(enum.Enum):
+    """What a submit or delete knows, before its first attempt, about the job its id names."""
+
+    NEW = "new"  #: a submission id this call generated: no job can hold it yet
+    ABSENT = "absent"  #: the look-up answered 404
+    PRESENT = "present"  #: the look-up found a job
+    UNKNOWN = "unknown"  #: the look-up failed: nothing is known
+
+
+@attrs.frozen
+class Before:
+    """The look-up before a submit's or delete's first attempt, and what it proved."""
+
+    state: Prior
+    found: JobDetails | None = None
+    server_time: float | None = None
+    #: The look-up's 404 (the server's own answer, raised as is by a delete).
+    missing: JobNotFoundError | None = None
+    #: How it is known, for the log.
+    reason: str = "the id was generated by this submit"
+
+
+async def _look_before(server: AsyncJobServer, job_id: str) -> Before:
+    """What the server holds under ``job_id`` just before a submit's or delete's first attempt.
+
+    A 404 proves there is no such job; any other failed answer proves nothing (the operation goes
+    ahead and the server decides). A server that cannot be reached raises: nothing was sent that
+    could have changed anything, so the caller may simply call again.
+    """
     try:
-        await server.send(operations.get_job_info(job_id))
-    except JobNotFoundError:
-        return False
-    return True
+        found, server_time = await server.send(operations.get_job_info_dated(job_id))
+    except JobNotFoundError as exc:
+        return Before(Prior.ABSENT, missing=exc, reason="a look-up then answered 404")
+    except APIStatusError as exc:
+        answer = f"{exc.status_code} {exc.server_message}".strip()
+        return Before(Prior.UNKNOWN, reason=f"was answered {answer}")
+    return Before(Prior.PRESENT, found=found, server_time=server_time, reason="a look-up then found it")
 
 
 async def delete(server: AsyncJobServer, job_id: str) -> bool:
-    """Delete a terminal job's record (see ``delete_job``).
+    """Delete a finished job's record (see ``delete_job``).
 
-    The job is looked up first: that tells whether a "does not exist" after a lost reply follows
-    this call's own deletion, and — on releases since :data:`~ray_jobs_client.releases.DELETE_RACE_SINCE`
-    — lets a job that ended a moment ago be deleted only once Ray's job manager is done with it
-    (deleted sooner, its record may be written again as a FAILED job).
+    The job is looked up first (one GET). A job the look-up does not find is not there to delete: its
+    404 is raised at once (the server resolves the id the same way for both routes). A job it finds
+    tells what a retry's "does not exist" means: that job was deleted by this call's earlier attempt
+    whose reply was lost. On releases since :data:`~ray_jobs_client.releases.DELETE_RACE_SINCE`, a job
+    that ended a moment ago is deleted only once Ray's job manager is done with it (deleted sooner,
+    its record may be written again as a FAILED job).
     """
     check_job_id(job_id)
-    try:
-        details, server_time = await server.send(operations.get_job_info_dated(job_id))
-    except JobNotFoundError:
-        existed_before = False
-    except APIStatusError:
-        existed_before = None  # a server error: the DELETE itself reports what Ray's client would
-    else:
-        existed_before = True
-        version = await server.version()
-        delay = _delete_settle_delay(details, server_time)
-        if release_tuple(version.ray_version)[:2] >= DELETE_RACE_SINCE and delay > 0:
+    version = await server.version()
+    before = await _look_before(server, job_id)
+    if before.missing is not None:
+        raise before.missing
+    if before.found is not None and release_tuple(version.ray_version)[:2] >= DELETE_RACE_SINCE:
+        delay = _delete_settle_delay(before.found, before.server_time)
+        if delay > 0:
             logger.debug("Job %s ended moments ago; deleting it in %.1f s.", job_id, delay)
             await asleep(delay)
     try:
         return await server.send(operations.delete_job(job_id))
     except JobNotFoundError as exc:
-        if not (exc.retried_after_send and existed_before):
+        if not exc.retried_after_send:
             raise
-        logger.info(
-            "Job %s existed before this delete and is gone now: deleted by an earlier attempt.", job_id
+        if before.state is Prior.PRESENT:
+            logger.info(
+                "Job %s existed before this delete's first attempt and is gone now: deleted by an "
+                "earlier attempt whose answer was lost.",
+                job_id,
+            )
+            return True
+        logger.warning(
+            "Job %s does not exist, but whether this delete's earlier attempt (whose answer was "
+            "lost) deleted it is not known: the look-up before the first attempt %s.",
+            job_id,
+            before.reason,
         )
-        return True
+        raise
 
 
 def _delete_settle_delay(details: JobDetails, server_time: float | None) -> float:
