@@ -16,13 +16,23 @@ import pytest
 from drivers import Connect
 from harness import HeadJobs, follow_concurrently, line_printer, printed_lines
 from proxy import CutResponse, FaultProxy, Hang, LoseResponse, Request, Reset, Respond
-from ray_jobs_client.errors import APITimeoutError, UnexpectedResponseError
+from ray_jobs_client.errors import (
+    APITimeoutError,
+    JobAlreadyExistsError,
+    JobNotFoundError,
+    UnexpectedResponseError,
+)
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
 
 
 def _is_submit(request: Request) -> bool:
     return request.method == "POST" and request.path == "/api/jobs/"
+
+
+def _job_requests(proxy: FaultProxy) -> list[str]:
+    """``"<METHOD> <path>"`` of every request the proxy received on a job route, in order."""
+    return [f"{r.method} {r.path}" for r in proxy.requests if r.path.startswith("/api/jobs/")]
 
 
 # ---------------------------------------------------------------------------------------- HTTP calls
@@ -61,7 +71,40 @@ def test_lost_submit_response_creates_exactly_one_job(
     if give_id:
         assert returned == marker
     assert proxy.stats["lost_response"] == 1
-    assert sum(map(_is_submit, proxy.requests)) == 2  # the lost one and the retry
+    # The lost POST and the retry; before them, a caller's id is looked up (it did not exist: so the
+    # job found after the retry is this call's); after them, the job is checked to hold what was sent.
+    look_up = [f"GET /api/jobs/{returned}"] if give_id else []
+    assert _job_requests(proxy) == [
+        *look_up,
+        "POST /api/jobs/",
+        "POST /api/jobs/",
+        f"GET /api/jobs/{returned}",
+    ]
+
+
+def test_resubmitting_a_finished_job_whose_reply_is_lost_is_already_exists(
+    proxy: FaultProxy, connect: Connect, head: HeadJobs, head_address: str
+) -> None:
+    """``nightly-1`` was submitted (by a client straight to the head) and finished; the same submit
+    again, its reply lost: the server created nothing, so the caller gets the server's "already
+    exists", exactly as without the lost reply — not the old job's id as if it were new (the old job
+    holds the same entrypoint, metadata and runtime_env). The old job's record is untouched."""
+    nightly = f"rjc-nightly-{uuid.uuid4().hex[:12]}"
+    entrypoint = f"echo {nightly}"
+    assert connect(head_address).submit_job(entrypoint=entrypoint, submission_id=nightly) == nightly
+    head.submitted.append(nightly)
+    finished = head.wait(nightly)
+    proxy.add_rule(LoseResponse(), times=1, when=_is_submit)
+    client = connect(proxy.address)
+
+    with pytest.raises(JobAlreadyExistsError, match=f"Job with submission_id {nightly} already exists"):
+        client.submit_job(entrypoint=entrypoint, submission_id=nightly)
+
+    record = ("entrypoint", "status", "start_time", "end_time", "metadata", "runtime_env")
+    assert {key: head.info(nightly)[key] for key in record} == {key: finished[key] for key in record}
+    assert [job["submission_id"] for job in head.with_entrypoint_containing(nightly)] == [nightly]
+    assert proxy.stats["lost_response"] == 1
+    assert _job_requests(proxy) == [f"GET /api/jobs/{nightly}", "POST /api/jobs/", "POST /api/jobs/"]
 
 
 @pytest.mark.parametrize("drop", ["after_each_response", "when_idle"])
@@ -126,11 +169,28 @@ def test_lost_delete_response_still_reports_deleted(
 
     assert client.delete_job(job_id) is True
 
-    # The first DELETE reached the head (its response was lost) and the client's own retry found the
-    # job gone.
-    assert [r.method for r in proxy.requests].count("DELETE") == 2
+    # The look-up found the job; the first DELETE reached the head (its response was lost) and the
+    # client's own retry found the job gone.
+    assert _job_requests(proxy) == [f"GET /api/jobs/{job_id}", *[f"DELETE /api/jobs/{job_id}"] * 2]
     assert proxy.stats["lost_response"] == 1
     assert head.http.get(f"/api/jobs/{job_id}").status_code == 404
+
+
+def test_deleting_a_job_that_never_existed_is_not_found_whatever_reply_is_lost(
+    proxy: FaultProxy, connect: Connect
+) -> None:
+    """The look-up before the DELETE hears the head's 404, which is raised: no DELETE is sent, so no
+    lost reply of one can be taken for a success (every release: the look-up is not only 2.50's)."""
+    never = f"rjc-never-{uuid.uuid4().hex[:12]}"
+    proxy.add_rule(LoseResponse(), times=1, when=lambda r: r.method == "DELETE")
+    client = connect(proxy.address)
+
+    with pytest.raises(JobNotFoundError) as caught:
+        client.delete_job(never)
+
+    assert str(caught.value) == f"Request failed with status code 404: Job {never} does not exist."
+    assert _job_requests(proxy) == [f"GET /api/jobs/{never}"]
+    assert proxy.stats["lost_response"] == 0
 
 
 def test_log_download_cut_short_is_resumed_without_repeats(

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 from fake_job_server import ADDRESS, FakeJobServer, Respond
-from ray_jobs_client import JobDetails, JobStatus, JobSubmissionClient, JobType
+from ray_jobs_client import JobDetails, JobNotFoundError, JobStatus, JobSubmissionClient, JobType
 from ray_jobs_client._async.jobs import _delete_settle_delay
 from ray_jobs_client.defaults import DELETE_SETTLE_SECONDS
 from ray_jobs_client.operations import server_time
@@ -161,3 +161,16 @@ def test_the_delete_is_sent_when_the_lookup_fails() -> None:
     with JobSubmissionClient(ADDRESS, http_client=server.http_client(), retries=0) as client:
         assert client.delete_job("job") is True
     assert "job" not in server.jobs
+
+
+def test_a_job_the_look_up_does_not_find_is_not_found_without_a_delete() -> None:
+    """No job under that id: the server's 404 to the look-up is raised as is. The DELETE would answer
+    the same (the server resolves the id alike for both routes), and its answer could be lost."""
+    server = FakeJobServer()
+    with (
+        JobSubmissionClient(ADDRESS, http_client=server.http_client()) as client,
+        pytest.raises(JobNotFoundError, match="Job job does not exist") as caught,
+    ):
+        client.delete_job("job")
+    assert caught.value.method == "GET"
+    assert [request.route for request in server.after_connect()] == ["GET /api/jobs/{id}"]

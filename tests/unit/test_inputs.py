@@ -137,7 +137,8 @@ def test_submission_ids_the_server_cannot_serve_are_refused_before_anything_is_s
 )
 def test_ids_up_to_the_limit_are_sent(client: JobSubmissionClient, server: FakeJobServer, good: str) -> None:
     assert client.submit_job(entrypoint="echo hi", submission_id=good) == good
-    assert [r.method for r in server.after_connect()] == ["POST"]
+    # A caller's id is looked up before the submit (a lost answer then cannot pass an old job off as new).
+    assert [r.route for r in server.after_connect()] == ["GET /api/jobs/{id}", "POST /api/jobs/"]
 
 
 def test_an_empty_submission_id_asks_for_a_generated_one_as_in_ray(

@@ -31,7 +31,7 @@ SUBMIT_DEFAULTS: dict[str, Any] = {
     "job_id": None,
     "runtime_env": None,
     "metadata": None,
-    "submission_id": "rjc-unit",
+    "submission_id": None,  # generated: no look-up before the submit, the POST is the only call
     "entrypoint_num_cpus": None,
     "entrypoint_num_gpus": None,
     "entrypoint_memory": None,

@@ -157,12 +157,13 @@ class ClientBase:
         does (same ``gcs://`` URI, so packages are shared with Ray's tools);
         ``upload_progress(uri, sent, total)`` is called as package bytes are sent.
 
-        Transient failures are retried; the submission id is chosen before the first attempt, so a
-        retry can never create a second job. If a reply is lost and the retry hears "already
-        exists", the job is reported as this call's only when that is proven: it did not exist
-        before this call (checked first, for a ``submission_id`` you chose) and exists now as
-        submitted; otherwise :class:`~ray_jobs_client.errors.JobAlreadyExistsError`, as without
-        the lost reply.
+        A submit whose reply is lost is retried and never creates a second job: the submission id
+        is fixed before the first attempt. When the retry hears "already exists", the id is returned
+        only if this call created the job — it did not exist before the first attempt (a
+        ``submission_id`` or ``job_id`` you give is looked up once, just before it; a generated id is
+        new) and it holds this call's entrypoint, metadata and runtime_env. A job that existed before
+        raises :class:`~ray_jobs_client.errors.JobAlreadyExistsError`, exactly as without the lost
+        reply.
         """
         job = Submission(
             entrypoint=entrypoint,
@@ -188,9 +189,12 @@ class ClientBase:
         """Delete a finished job's record (raises :class:`~ray_jobs_client.errors.JobNotTerminalError`
         while it runs).
 
-        A job that ended less than 3 s ago is deleted once Ray's job manager is done with it (a wait
-        of at most 3 s): deleted sooner, Ray may write it again as a FAILED job. After a lost reply,
-        "does not exist" is reported as this call's success only if the job existed before it.
+        The job is looked up first: one that does not exist raises
+        :class:`~ray_jobs_client.errors.JobNotFoundError` (the server's 404 to the look-up) without a
+        DELETE. A job that ended less than 3 s ago is deleted once Ray's job manager is done with it
+        (a wait of at most 3 s, Ray 2.50+): deleted sooner, Ray may write it again as a FAILED job. A
+        DELETE whose reply is lost is retried; when the retry hears "does not exist", True is
+        returned only if the look-up had found the job.
         """
         return jobs.delete(self._ready(), job_id)
 
