@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from ray_jobs_client import AsyncJobSubmissionClient, JobDetails, JobSubmissionClient
-from ray_jobs_client.completion import Completion, list_is_cheaper
+from ray_jobs_client._completion import Completion, list_is_cheaper
 from ray_jobs_client.defaults import FIRST_LIST_MIN_JOBS, LISTED_RECORD_COST
 from ray_jobs_client.errors import (
     ClusterRestartedError,

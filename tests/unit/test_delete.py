@@ -11,8 +11,8 @@ import pytest
 from fake_job_server import ADDRESS, FakeJobServer, Respond
 from ray_jobs_client import JobDetails, JobNotFoundError, JobStatus, JobSubmissionClient, JobType
 from ray_jobs_client._async.jobs import _delete_settle_delay
+from ray_jobs_client._operations import server_time
 from ray_jobs_client.defaults import DELETE_SETTLE_SECONDS
-from ray_jobs_client.operations import server_time
 
 NOW = 1_795_644_504.0  # a server clock reading (epoch seconds)
 

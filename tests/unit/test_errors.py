@@ -16,6 +16,7 @@ from ray_jobs_client import (
     JobNotTerminalError,
     JobSubmissionClient,
 )
+from ray_jobs_client._responses import error_for_status
 from ray_jobs_client.errors import (
     APIStatusError,
     BadRequestError,
@@ -27,7 +28,6 @@ from ray_jobs_client.errors import (
     UnauthorizedError,
     UnexpectedResponseError,
 )
-from ray_jobs_client.responses import error_for_status
 from ray_jobs_client.testing import free_port
 
 ALREADY_EXISTS = (

@@ -29,14 +29,14 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import httpx
 
+from ._responses import refused_upgrade_body, translating_errors
 from .defaults import WEBSOCKET_READ_BYTES
-from .responses import refused_upgrade_body, translating_errors
 from .retry import STREAMED
 
 if TYPE_CHECKING:
     from httpx_ws import AsyncWebSocketSession, WebSocketSession
 
-    from .operations import Operation
+    from ._operations import Operation
 
 __all__ = [
     "AsyncDownload",

@@ -80,7 +80,7 @@ DELETE_SETTLE_SECONDS = 3.0
 POLL_SECONDS = 1.0
 
 # ``as_completed`` asks with one ``GET /api/jobs/`` per round or with one GET per job, whichever
-# costs the server less (see ``completion.py``).
+# costs the server less (see ``_completion.py``).
 #: What one record of ``GET /api/jobs/`` costs the server, as a fraction of one
 #: ``GET /api/jobs/{id}``. Measured on Ray 2.60 on an idle head (median of 15 lists and 30 GETs): a
 #: GET took 3.4-4.3 ms; lists of 10, 50 and 150 records took 6.4, 17.3 and 46.7 ms, i.e. one GET

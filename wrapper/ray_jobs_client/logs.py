@@ -28,6 +28,8 @@ from urllib.parse import unquote
 import attrs
 
 from . import defaults
+from ._operations import get_job_logs, tail_job_logs_path
+from ._responses import error_for_status
 from .defaults import WEBSOCKET_READ_BYTES
 from .errors import (
     APIStatusError,
@@ -38,8 +40,6 @@ from .errors import (
     LogStreamError,
     UnexpectedResponseError,
 )
-from .operations import get_job_logs, tail_job_logs_path
-from .responses import error_for_status
 from .retry import backoff, retry_after_seconds
 
 __all__ = [

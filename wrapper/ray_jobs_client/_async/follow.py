@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
-from ray_jobs_client import operations
+from ray_jobs_client import _operations as operations
 from ray_jobs_client._async.watch import job_details, outage_of, wait
 from ray_jobs_client._io import StreamClosed, StreamLost, StreamRefused, asleep
 from ray_jobs_client.errors import (

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ray_jobs_client import operations
+from ray_jobs_client import _operations as operations
 from ray_jobs_client._io import asleep
 from ray_jobs_client.checks import check_job_id
 from ray_jobs_client.defaults import DELETE_SETTLE_SECONDS

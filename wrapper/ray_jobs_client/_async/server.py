@@ -1,6 +1,6 @@
 """The job server as a client sees it: its connection pool, its versions, and where requests go out.
 
-:class:`AsyncJobServer` sends an :class:`~ray_jobs_client.operations.Operation` with
+:class:`AsyncJobServer` sends an :class:`~ray_jobs_client._operations.Operation` with
 :meth:`~AsyncJobServer.send` — through the retry transport, which keeps each call within its deadline
 (:mod:`ray_jobs_client.retry`) — and opens the two long-lived reads the log follower needs. Every
 multi-step operation (``jobs.py``, ``watch.py``, ``follow.py``) takes the server as its context.
@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from ray_jobs_client import operations
+from ray_jobs_client import _operations as operations
 from ray_jobs_client._io import AsyncDownload, AsyncLogStream
+from ray_jobs_client._operations import AsyncUploadBody, Operation, with_body
+from ray_jobs_client._responses import aremember_response, check_response, translating_errors
 from ray_jobs_client.errors import ClientClosedError, NotFoundError, UnsupportedServerError
-from ray_jobs_client.operations import AsyncUploadBody, Operation, with_body
 from ray_jobs_client.releases import NEWEST_TESTED, OLDEST_TESTED, Feature, release_tuple
-from ray_jobs_client.responses import aremember_response, check_response, translating_errors
 from ray_jobs_client.transport import AsyncRetryTransport, AsyncThroughClient
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ray_jobs_client import operations
+from ray_jobs_client import _operations as operations
 from ray_jobs_client._sync import follow, jobs, watch
 from ray_jobs_client._sync.server import JobServer
 from ray_jobs_client._settings import DEFAULT_TIMEOUT, Settings

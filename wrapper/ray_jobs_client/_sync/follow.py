@@ -14,7 +14,7 @@ from collections.abc import Generator
 from contextlib import closing
 from typing import TYPE_CHECKING
 
-from ray_jobs_client import operations
+from ray_jobs_client import _operations as operations
 from ray_jobs_client._sync.watch import job_details, outage_of, wait
 from ray_jobs_client._io import StreamClosed, StreamLost, StreamRefused, sleep
 from ray_jobs_client.errors import (

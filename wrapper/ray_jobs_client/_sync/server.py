@@ -1,7 +1,7 @@
 # Generated from ray_jobs_client/_async/server.py by tools/unasync.py: edit that file, then run `make unasync`.
 """The job server as a client sees it: its connection pool, its versions, and where requests go out.
 
-:class:`JobServer` sends an :class:`~ray_jobs_client.operations.Operation` with
+:class:`JobServer` sends an :class:`~ray_jobs_client._operations.Operation` with
 :meth:`~JobServer.send` — through the retry transport, which keeps each call within its deadline
 (:mod:`ray_jobs_client.retry`) — and opens the two long-lived reads the log follower needs. Every
 multi-step operation (``jobs.py``, ``watch.py``, ``follow.py``) takes the server as its context.
@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from ray_jobs_client import operations
+from ray_jobs_client import _operations as operations
 from ray_jobs_client._io import Download, LogStream
+from ray_jobs_client._operations import UploadBody, Operation, with_body
+from ray_jobs_client._responses import remember_response, check_response, translating_errors
 from ray_jobs_client.errors import ClientClosedError, NotFoundError, UnsupportedServerError
-from ray_jobs_client.operations import UploadBody, Operation, with_body
 from ray_jobs_client.releases import NEWEST_TESTED, OLDEST_TESTED, Feature, release_tuple
-from ray_jobs_client.responses import remember_response, check_response, translating_errors
 from ray_jobs_client.transport import RetryTransport, ThroughClient
 
 if TYPE_CHECKING:

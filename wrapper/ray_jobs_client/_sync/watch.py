@@ -14,10 +14,10 @@ import time
 from collections.abc import Generator, Callable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
-from ray_jobs_client import operations
+from ray_jobs_client import _operations as operations
+from ray_jobs_client._completion import Completion, check_job_ids
 from ray_jobs_client._io import sleep
 from ray_jobs_client.checks import check_job_id, check_seconds
-from ray_jobs_client.completion import Completion, check_job_ids
 from ray_jobs_client.errors import (
     APIStatusError,
     ClusterRestartedError,
@@ -30,8 +30,8 @@ from ray_jobs_client.retry import is_outage
 
 if TYPE_CHECKING:
     from ray_jobs_client._sync.server import JobServer
+    from ray_jobs_client._operations import Operation
     from ray_jobs_client.models import JobDetails
-    from ray_jobs_client.operations import Operation
 
 __all__ = ["as_completed", "outage_of", "through_outage", "wait"]
 

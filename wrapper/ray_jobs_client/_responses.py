@@ -1,6 +1,6 @@
 """From an answer, or a failure, to the operation's result or the exception it means.
 
-:func:`check_response` applies an :class:`~ray_jobs_client.operations.Operation`'s converters, or
+:func:`check_response` applies an :class:`~ray_jobs_client._operations.Operation`'s converters, or
 raises the exception :func:`error_for_status` chooses — the one place where status codes become
 exceptions (Ray's classes and wording). :func:`translating_errors` does the same for what httpx
 raises. The response hooks note each answer for the messages, and whether the transport retried it
@@ -40,7 +40,7 @@ from .retry import RETRIED_AFTER_SEND, permanent_failure, retry_after_seconds
 if TYPE_CHECKING:
     import httpx
 
-    from .operations import Operation
+    from ._operations import Operation
 
 T = TypeVar("T")
 

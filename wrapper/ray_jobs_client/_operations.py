@@ -2,7 +2,7 @@
 
 An :class:`Operation` is plain data: the generated ``ray_jobs_api`` endpoint to call (its method and
 path come from the spec), its arguments, and for each documented status code the converter that
-turns the parsed body into the result (applied by :mod:`ray_jobs_client.responses`). Nothing here
+turns the parsed body into the result (applied by :mod:`ray_jobs_client._responses`). Nothing here
 does I/O: the job server's engine (``_async/server.py`` and its sync twin) sends operations.
 
 This is the only module that touches ``ray_jobs_api``'s endpoint functions and parsed models; they
