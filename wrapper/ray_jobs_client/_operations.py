@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import io
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
+from typing import IO, Any, Generic, TypeVar
 from urllib.parse import unquote
 
 import attrs
@@ -24,10 +24,7 @@ from .errors import (
     JobNotFoundError,
     NotFoundError,
 )
-from .models import JobDetails, JobStatus, job_details_from_json
-
-if TYPE_CHECKING:
-    from ray_jobs_api.models import VersionResponse
+from .models import JobDetails, JobStatus, ServerVersion, job_details_from_json, server_version_from_json
 
 T = TypeVar("T")
 
@@ -97,8 +94,11 @@ def _expect(kind_name: str) -> Callable[[Any], Any]:
 # --------------------------------------------------------------------------- the operations
 
 
-def get_version() -> Operation[VersionResponse]:
-    return _operation("version.get_version", {200: _expect("VersionResponse")}, not_found=NotFoundError)
+def get_version() -> Operation[ServerVersion]:
+    """``/api/version``, read tolerantly (see :class:`~ray_jobs_client.models.ServerVersion`)."""
+    return _operation(
+        "version.get_version", {200: server_version_from_json}, as_json=True, not_found=NotFoundError
+    )
 
 
 def submit_job(body: Any) -> Operation[str]:

@@ -12,9 +12,8 @@ from ._async.server import AsyncJobServer
 from .errors import EventLoopError
 
 if TYPE_CHECKING:
-    from ray_jobs_api.models import VersionResponse
-
     from ._settings import Settings
+    from .models import ServerVersion
 
 __all__ = ["AsyncJobSubmissionClient"]
 
@@ -30,7 +29,7 @@ class AsyncJobSubmissionClient(AsyncClientBase):
     _loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
-    def _with_settings(cls, settings: Settings, version: VersionResponse | None) -> AsyncJobSubmissionClient:
+    def _with_settings(cls, settings: Settings, version: ServerVersion | None) -> AsyncJobSubmissionClient:
         """An async client with already resolved settings (the sync client's ``tail_job_logs``)."""
         client = cls.__new__(cls)
         client._server = AsyncJobServer(settings, version)

@@ -129,9 +129,10 @@ class AsyncClientBase:
     # ------------------------------------------------------------------ Ray's API
 
     async def get_version(self) -> str:
-        """The job server's API version (``"4"`` for Ray 2.60)."""
+        """The job server's API version (``"4"`` for Ray 2.60; ``None`` from a server that does not
+        say, as Ray's client returns)."""
         server = await self._ready()
-        return str((await server.send(operations.get_version())).version)
+        return (await server.send(operations.get_version())).version  # type: ignore[return-value]
 
     async def submit_job(
         self,

@@ -22,9 +22,8 @@ from ray_jobs_client.releases import NEWEST_TESTED, OLDEST_TESTED, Feature, rele
 from ray_jobs_client.transport import AsyncRetryTransport, AsyncThroughClient
 
 if TYPE_CHECKING:
-    from ray_jobs_api.models import VersionResponse
-
     from ray_jobs_client._settings import Settings
+    from ray_jobs_client.models import ServerVersion
 
 __all__ = ["AsyncJobServer"]
 
@@ -36,7 +35,7 @@ T = TypeVar("T")
 class AsyncJobServer:
     """A client's connection pool to the job server, and what it has learnt of the server."""
 
-    def __init__(self, settings: Settings, version: VersionResponse | None = None) -> None:
+    def __init__(self, settings: Settings, version: ServerVersion | None = None) -> None:
         from ray_jobs_api.client import Client as ApiClient
 
         self.settings = settings
@@ -71,7 +70,7 @@ class AsyncJobServer:
             response = await operation.endpoint.asyncio_detailed(client=self._api, **kwargs)
         return check_response(operation, response)
 
-    async def version(self) -> VersionResponse:
+    async def version(self) -> ServerVersion:
         """The server's versions, asked once per client (the first call usually has them already)."""
         if self.known_version is None:
             self.known_version = await self.send(operations.get_version())

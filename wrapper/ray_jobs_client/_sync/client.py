@@ -130,9 +130,10 @@ class ClientBase:
     # ------------------------------------------------------------------ Ray's API
 
     def get_version(self) -> str:
-        """The job server's API version (``"4"`` for Ray 2.60)."""
+        """The job server's API version (``"4"`` for Ray 2.60; ``None`` from a server that does not
+        say, as Ray's client returns)."""
         server = self._ready()
-        return str((server.send(operations.get_version())).version)
+        return (server.send(operations.get_version())).version  # type: ignore[return-value]
 
     def submit_job(
         self,

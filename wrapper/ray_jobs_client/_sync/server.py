@@ -23,9 +23,8 @@ from ray_jobs_client.releases import NEWEST_TESTED, OLDEST_TESTED, Feature, rele
 from ray_jobs_client.transport import RetryTransport, ThroughClient
 
 if TYPE_CHECKING:
-    from ray_jobs_api.models import VersionResponse
-
     from ray_jobs_client._settings import Settings
+    from ray_jobs_client.models import ServerVersion
 
 __all__ = ["JobServer"]
 
@@ -37,7 +36,7 @@ T = TypeVar("T")
 class JobServer:
     """A client's connection pool to the job server, and what it has learnt of the server."""
 
-    def __init__(self, settings: Settings, version: VersionResponse | None = None) -> None:
+    def __init__(self, settings: Settings, version: ServerVersion | None = None) -> None:
         from ray_jobs_api.client import Client as ApiClient
 
         self.settings = settings
@@ -72,7 +71,7 @@ class JobServer:
             response = operation.endpoint.sync_detailed(client=self._api, **kwargs)
         return check_response(operation, response)
 
-    def version(self) -> VersionResponse:
+    def version(self) -> ServerVersion:
         """The server's versions, asked once per client (the first call usually has them already)."""
         if self.known_version is None:
             self.known_version = self.send(operations.get_version())
