@@ -30,7 +30,7 @@ import attrs
 import httpx
 
 from ._responses import refused_upgrade_body, translating_errors
-from .defaults import WEBSOCKET_READ_BYTES
+from .defaults import LOG_STREAM_READ_AHEAD, WEBSOCKET_READ_BYTES
 from .retry import STREAMED
 
 if TYPE_CHECKING:
@@ -163,23 +163,19 @@ class LogStream:
             self._stack.close()
 
 
-#: Texts the async stream's task reads ahead of the follower before it waits (backpressure).
-_READ_AHEAD = 64
-
-
 class AsyncLogStream:
     """The log WebSocket for the async client, run by a task of its own (see the module's description)."""
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
         self._task: asyncio.Task[None] | None = None
-        self._texts: asyncio.Queue[str | Exception] = asyncio.Queue(_READ_AHEAD)
+        self._texts: asyncio.Queue[str | Exception] = asyncio.Queue(LOG_STREAM_READ_AHEAD)
 
     async def open(self, path: str) -> None:
         """Connect (closing any earlier connection); raises :class:`StreamRefused` or :class:`StreamLost`."""
         await self.aclose()
         opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._texts = asyncio.Queue(_READ_AHEAD)
+        self._texts = asyncio.Queue(LOG_STREAM_READ_AHEAD)
         self._task = asyncio.create_task(self._run(path, opened, self._texts))
         await opened
 

@@ -20,6 +20,7 @@ from urllib.parse import unquote
 import attrs
 
 from .checks import check_job_id
+from .defaults import UPLOAD_CHUNK_BYTES
 from .errors import (
     JobNotFoundError,
     NotFoundError,
@@ -230,8 +231,6 @@ def upload_package(
 
 # --------------------------------------------------------------------------- upload bodies
 
-UPLOAD_CHUNK = 1024 * 1024
-
 
 class UploadBody:
     """A package file as a sync request body that can be sent more than once: each iteration starts
@@ -248,7 +247,7 @@ class UploadBody:
     def __iter__(self) -> Iterator[bytes]:
         self._file.seek(0)
         sent = 0
-        while chunk := self._file.read(UPLOAD_CHUNK):
+        while chunk := self._file.read(UPLOAD_CHUNK_BYTES):
             sent += len(chunk)
             if self._progress is not None:
                 self._progress(sent)
@@ -265,7 +264,7 @@ class AsyncUploadBody:
     async def __aiter__(self) -> AsyncIterator[bytes]:
         self._file.seek(0)
         sent = 0
-        while chunk := self._file.read(UPLOAD_CHUNK):
+        while chunk := self._file.read(UPLOAD_CHUNK_BYTES):
             sent += len(chunk)
             if self._progress is not None:
                 self._progress(sent)

@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .defaults import MAX_BODY_IN_MESSAGE
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -53,10 +54,6 @@ __all__ = [
     "remember_response",
     "translating_errors",
 ]
-
-# Bodies are kept whole in exceptions (Ray does) up to this size, then cut: an HTML page from a
-# proxy or a huge traceback should not flood a log line.
-_MAX_BODY_IN_MESSAGE = 8192
 
 
 def check_response(operation: Operation[T], response: Any) -> T:
@@ -124,7 +121,7 @@ def error_for_status(
         kind = ServerError
     else:
         kind = UnexpectedResponseError
-    if message is None and kind is not LogDecodeError and len(body) > _MAX_BODY_IN_MESSAGE:
+    if message is None and kind is not LogDecodeError and len(body) > MAX_BODY_IN_MESSAGE:
         message = f"Request failed with status code {status_code}: {_clip(body)}."
     return kind(status_code, body, method=method, path=path, message=message, retry_after=retry_after)
 
@@ -146,7 +143,7 @@ def _body_text(content: bytes) -> str:
     return content.decode("utf-8", errors="replace")
 
 
-def _clip(text: str, limit: int = _MAX_BODY_IN_MESSAGE) -> str:
+def _clip(text: str, limit: int = MAX_BODY_IN_MESSAGE) -> str:
     """Shorten a body for a message, keeping its end: a traceback's last line is the useful one."""
     if len(text) <= limit:
         return text

@@ -63,6 +63,17 @@ OUTAGE_BACKOFF_MAX = 10.0
 VANISHED_RECHECKS = 3
 VANISHED_RECHECK_PAUSE = 1.0
 
+# --------------------------------------------------------------------------- bodies
+
+#: Bytes per read of a package file sent as an upload's body.
+UPLOAD_CHUNK_BYTES = 1024 * 1024
+#: Texts the async log stream's task reads ahead of the follower before it waits (backpressure).
+LOG_STREAM_READ_AHEAD = 64
+#: A server's error body is kept whole in an exception's message (Ray does) up to this many
+#: characters, then cut keeping its end: an HTML page from a proxy or a huge traceback should not
+#: flood a log line, and a traceback's last line is the useful one.
+MAX_BODY_IN_MESSAGE = 8192
+
 # --------------------------------------------------------------------------- deletes
 
 #: Ray's job manager (since 2.50, see ``releases.DELETE_RACE_SINCE``) writes a job's record once more,
@@ -97,6 +108,8 @@ __all__ = [
     "DELETE_SETTLE_SECONDS",
     "FIRST_LIST_MIN_JOBS",
     "LISTED_RECORD_COST",
+    "LOG_STREAM_READ_AHEAD",
+    "MAX_BODY_IN_MESSAGE",
     "MAX_CONNECTIONS",
     "MAX_KEEPALIVE_CONNECTIONS",
     "MAX_RETRIES",
@@ -114,6 +127,7 @@ __all__ = [
     "TAIL_POLL_INTERVAL",
     "TIMEOUT_SECONDS",
     "TRANSIENT_STATUSES",
+    "UPLOAD_CHUNK_BYTES",
     "VANISHED_RECHECKS",
     "VANISHED_RECHECK_PAUSE",
     "WEBSOCKET_READ_BYTES",
