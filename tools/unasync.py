@@ -33,6 +33,7 @@ SUBSTITUTIONS = (
     ("aread", "read"),
     ("anext", "next"),
     ("asleep", "sleep"),
+    ("as_task_iterator", "as_iterator"),
     ("asyncio_detailed", "sync_detailed"),
     ("set_async_httpx_client", "set_httpx_client"),
     ("aremember_response", "remember_response"),

@@ -1,4 +1,5 @@
-"""Helpers shared by the integration tests: deadline polling, entrypoints, a stub HTTP server."""
+"""Helpers shared by the integration tests: deadline polling, entrypoints, the process's connections,
+a stub HTTP server."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import base64
 import hashlib
 import inspect
 import json
+import os
 import shlex
 import threading
 import time
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ray_jobs_client.models import TERMINAL_STATUSES as TERMINAL
 from waiting import wait_for
@@ -90,6 +93,54 @@ async def await_terminal(client: Any, submission_id: str, *, timeout: float = JO
 def hello_lines(log: str) -> list[str]:
     """The ``Hello i`` lines of a log, in order (the log also has the supervisor's lines)."""
     return [line for line in log.splitlines() if line.startswith("Hello ")]
+
+
+# ------------------------------------------------------------------------------------- connections
+# Counted from /proc (Linux): the sockets among this process's file descriptors, by their peer's port.
+
+
+def open_fds() -> dict[int, str]:
+    """This process's file descriptors and what each points at."""
+    fds = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            fds[int(name)] = os.readlink(f"/proc/self/fd/{name}")
+        except FileNotFoundError:  # the descriptor listdir itself used, closed by now
+            continue
+    return fds
+
+
+def connections_to(port: int) -> int:
+    """How many TCP sockets of this process have ``port`` as their peer's port (any state)."""
+    inodes = {target[len("socket:[") : -1] for target in open_fds().values() if target.startswith("socket:[")}
+    count = 0
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        with open(table, encoding="ascii") as lines:
+            next(lines)  # the header
+            for line in lines:
+                fields = line.split()
+                peer, inode = fields[2], fields[9]
+                if inode in inodes and int(peer.rsplit(":", 1)[1], 16) == port:
+                    count += 1
+    return count
+
+
+def dashboard_port(address: str) -> int:
+    port = urlsplit(address).port
+    assert port is not None
+    return port
+
+
+def connection_pool(client: Any) -> Any:
+    """The httpcore connection pool under one of our clients' transports (``.connections``, limits)."""
+    layer: Any = client._http
+    while not hasattr(layer, "_max_connections"):
+        inner = next(
+            (getattr(layer, name) for name in ("_transport", "_inner", "_pool") if hasattr(layer, name)), None
+        )
+        assert inner is not None, f"no connection pool found under {type(layer).__name__}"
+        layer = inner
+    return layer
 
 
 # ------------------------------------------------------------------------------------- packages

@@ -18,17 +18,21 @@ true peak, so a peak over the limit is a real one).
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from integration_support import JOB_TIMEOUT, python_entrypoint
+from integration_support import (
+    JOB_TIMEOUT,
+    connection_pool,
+    connections_to,
+    dashboard_port,
+    open_fds,
+    python_entrypoint,
+)
 from ray_jobs_client import AsyncJobSubmissionClient, JobDetails, JobStatus, JobSubmissionClient
 
 pytestmark = [
@@ -56,32 +60,6 @@ WAIT_TIMEOUT = 3 * JOB_TIMEOUT
 
 
 # ------------------------------------------------------------------------------ measuring
-
-
-def open_fds() -> dict[int, str]:
-    """This process's file descriptors and what each points at."""
-    fds = {}
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            fds[int(name)] = os.readlink(f"/proc/self/fd/{name}")
-        except FileNotFoundError:  # the descriptor listdir itself used, closed by now
-            continue
-    return fds
-
-
-def connections_to(port: int) -> int:
-    """How many TCP sockets of this process have ``port`` as their peer's port (any state)."""
-    inodes = {target[len("socket:[") : -1] for target in open_fds().values() if target.startswith("socket:[")}
-    count = 0
-    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
-        with open(table, encoding="ascii") as lines:
-            next(lines)  # the header
-            for line in lines:
-                fields = line.split()
-                peer, inode = fields[2], fields[9]
-                if inode in inodes and int(peer.rsplit(":", 1)[1], 16) == port:
-                    count += 1
-    return count
 
 
 class ConnectionSampler:
@@ -120,20 +98,8 @@ def pool_limits(client: JobSubmissionClient | AsyncJobSubmissionClient) -> tuple
     read from the pool itself (httpcore's, under the client's transports) so that these tests follow
     any change.
     """
-    layer: Any = client._http
-    while not hasattr(layer, "_max_connections"):
-        inner = next(
-            (getattr(layer, name) for name in ("_transport", "_inner", "_pool") if hasattr(layer, name)), None
-        )
-        assert inner is not None, f"no connection pool found under {type(layer).__name__}"
-        layer = inner
-    return int(layer._max_connections), int(layer._max_keepalive_connections)
-
-
-def dashboard_port(address: str) -> int:
-    port = urlsplit(address).port
-    assert port is not None
-    return port
+    pool = connection_pool(client)
+    return int(pool._max_connections), int(pool._max_keepalive_connections)
 
 
 def report(what: str, **numbers: object) -> None:

@@ -85,6 +85,31 @@ def test_the_venv_imports_the_installed_wheel_and_only_runtime_dependencies(tmp_
     assert found["pytest"] is False
 
 
+def test_the_testing_extra_brings_psutil_and_a_head_without_it_names_the_extra(tmp_path: Path) -> None:
+    """``ray_jobs_client.testing`` ships in the wheel (an extra cannot add a module) but its package
+    comes only with ``[testing]``: the clean venv, without it, refuses to create a head and says so."""
+    with zipfile.ZipFile(built("ray_jobs_client-*.whl")) as archive:
+        (metadata,) = (name for name in archive.namelist() if name.endswith(".dist-info/METADATA"))
+        requirements = archive.read(metadata).decode().splitlines()
+        assert "ray_jobs_client/testing.py" in archive.namelist()
+    assert "Provides-Extra: testing" in requirements
+    assert "Requires-Dist: psutil>=5.9; extra == 'testing'" in requirements
+    probe = (
+        "import importlib.util\n"
+        "from ray_jobs_client.testing import LocalRayHead, MissingExtraError\n"
+        "assert importlib.util.find_spec('psutil') is None, 'psutil is in the clean venv'\n"
+        "try:\n"
+        "    LocalRayHead(ray_executable='ray')\n"
+        "except MissingExtraError as exc:\n"
+        "    print(exc)\n"
+    )
+    result = run([venv_bin("python"), "-c", probe], cwd=tmp_path)
+    assert result.returncode == 0, shown(result)
+    assert result.stdout.strip() == (
+        "LocalRayHead needs psutil, which is not installed: pip install 'ray-jobs-client[testing]'"
+    )
+
+
 def test_the_version_is_pyprojects_in_the_package_and_the_cli(tmp_path: Path) -> None:
     version = project_version()
     result = run(

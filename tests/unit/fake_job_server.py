@@ -373,6 +373,8 @@ class FakeJobServer:
         self.requests: list[Received] = []
         self.rules: list[Rule] = []
         self.websockets: list[_LogFeed] = []
+        #: Every response body served (see :meth:`open_bodies`).
+        self.bodies: list[_Body] = []
         #: Ray ≥ 2.50 writes a job's record again (FAILED, ``Entrypoint not found.``) when it is
         #: deleted too soon after the job ended; this many seconds after ``end_time`` count as too
         #: soon (None: never, the default).
@@ -433,6 +435,14 @@ class FakeJobServer:
         """The requests received for ``route`` (e.g. ``"POST /api/jobs/"``), faulted ones included."""
         return [received for received in self.requests if self.matches(received.request, route)]
 
+    def open_bodies(self) -> list[_Body]:
+        """The response bodies a client started reading and has not closed (a download left open)."""
+        return [body for body in self.bodies if body.started and not body.closed]
+
+    def open_websockets(self) -> list[_LogFeed]:
+        """The log WebSockets the client has not closed."""
+        return [feed for feed in self.websockets if not feed.client_closed]
+
     def after_connect(self) -> list[Received]:
         """Every request but the version checks."""
         return [received for received in self.requests if received.route != "GET /api/version"]
@@ -474,7 +484,9 @@ class FakeJobServer:
         if content_type is not None:
             all_headers["Content-Type"] = content_type
         all_headers.update(headers or {})
-        return httpx.Response(status, headers=all_headers, stream=_Body(data, self.chunk_bytes))
+        body = _Body(data, self.chunk_bytes)
+        self.bodies.append(body)
+        return httpx.Response(status, headers=all_headers, stream=body)
 
     # ------------------------------------------------------------------ the handler
 
@@ -704,14 +716,24 @@ def _in_event_loop() -> bool:
 
 class _Body(httpx.SyncByteStream, httpx.AsyncByteStream):
     """A body sent in pieces, for the sync and the async client; cut (the connection dropped) after
-    ``cut_at`` bytes if given."""
+    ``cut_at`` bytes if given. ``started`` and ``closed`` tell whether a client began reading it and
+    whether it closed it (httpx does once a body is read, or its response closed)."""
 
     def __init__(
         self, data: bytes, chunk: int, cut_at: int | None = None, request: httpx.Request | None = None
     ) -> None:
         self._data, self._chunk, self._cut_at, self._request = data, chunk, cut_at, request
+        self.started = False
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+    async def aclose(self) -> None:
+        self.closed = True
 
     def __iter__(self) -> Iterator[bytes]:
+        self.started = True
         end = len(self._data) if self._cut_at is None else self._cut_at
         for start in range(0, end, self._chunk):
             yield self._data[start : min(start + self._chunk, end)]

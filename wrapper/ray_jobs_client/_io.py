@@ -5,12 +5,11 @@ client by ``tools/unasync.py``: these are the parts that cannot be, each given i
 names that the tool maps (``AsyncLogStream`` → ``LogStream``, ``asleep`` → ``sleep``…):
 
 * :func:`asleep` / :func:`sleep`: pausing;
-* :class:`AsyncLogStream` / :class:`LogStream`: the log WebSocket. The async one runs the httpx-ws
-  session inside a task of its own: the session holds an anyio cancel scope for as long as it is
-  open, and a scope held by an async generator (the log follower) across its ``yield``\\ s is exited in
-  whatever task finalises the generator — which, when a caller abandons the iteration, cancels the
-  *caller's* task. Owned by one task, the scope is entered and left there, and the stream can be
-  dropped from anywhere;
+* :func:`as_task_iterator` / :func:`as_iterator`: the iterators the clients hand out. An async one
+  runs its generator in a task of its own (:class:`~ray_jobs_client._task_iterator.TaskIterator`), so
+  that the log stream's cancel scope is entered and left in that task and the caller may abandon the
+  iterator in any way without its own task being cancelled; a sync one is the generator itself;
+* :class:`AsyncLogStream` / :class:`LogStream`: the log WebSocket;
 * :class:`AsyncDownload` / :class:`Download`: a streamed ``GET …/logs``.
 
 Their failures reach the follower as :class:`StreamEvent` s (the WebSocket) or as the operation's
@@ -23,20 +22,22 @@ import asyncio
 import contextlib
 import queue
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import httpx
 
 from ._responses import refused_upgrade_body, translating_errors
-from .defaults import LOG_STREAM_READ_AHEAD, WEBSOCKET_READ_BYTES
+from .defaults import WEBSOCKET_READ_BYTES
 from .retry import STREAMED
 
 if TYPE_CHECKING:
     from httpx_ws import AsyncWebSocketSession, WebSocketSession
 
     from ._operations import Operation
+
+T = TypeVar("T")
 
 __all__ = [
     "AsyncDownload",
@@ -48,9 +49,23 @@ __all__ = [
     "StreamEvent",
     "StreamLost",
     "StreamRefused",
+    "as_iterator",
+    "as_task_iterator",
     "asleep",
     "sleep",
 ]
+
+
+def as_task_iterator(source: Callable[[], AsyncGenerator[T, None]], name: str) -> AsyncIterator[T]:
+    """The async iterator handed to a caller: ``source()`` run by a task of its own."""
+    from ._task_iterator import TaskIterator
+
+    return TaskIterator(source, name)
+
+
+def as_iterator(source: Callable[[], Generator[T, None, None]], name: str) -> Iterator[T]:
+    """The sync iterator handed to a caller: the generator itself (``name`` is for the async twin)."""
+    return source()
 
 
 async def asleep(seconds: float) -> None:
@@ -164,66 +179,45 @@ class LogStream:
 
 
 class AsyncLogStream:
-    """The log WebSocket for the async client, run by a task of its own (see the module's description)."""
+    """The log WebSocket with ``await``: at most one connection open at a time. Its session holds an
+    anyio cancel scope while open, so it is opened and closed by one task: the worker of the
+    :class:`~ray_jobs_client._task_iterator.TaskIterator` that runs the follower."""
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
-        self._task: asyncio.Task[None] | None = None
-        self._texts: asyncio.Queue[str | Exception] = asyncio.Queue(LOG_STREAM_READ_AHEAD)
+        self._stack = contextlib.AsyncExitStack()
+        self._ws: AsyncWebSocketSession | None = None
 
     async def open(self, path: str) -> None:
         """Connect (closing any earlier connection); raises :class:`StreamRefused` or :class:`StreamLost`."""
-        await self.aclose()
-        opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._texts = asyncio.Queue(LOG_STREAM_READ_AHEAD)
-        self._task = asyncio.create_task(self._run(path, opened, self._texts))
-        await opened
-
-    async def _run(
-        self, path: str, opened: asyncio.Future[None], texts: asyncio.Queue[str | Exception]
-    ) -> None:
         from httpx_ws import aconnect_ws  # only programs that follow logs need the WebSocket stack
 
-        try:
-            with _stream_events():
-                connection: contextlib.AbstractAsyncContextManager[AsyncWebSocketSession] = aconnect_ws(
+        await self.aclose()
+        with _stream_events():
+            self._ws = await self._stack.enter_async_context(
+                aconnect_ws(
                     path,
                     self._client,
                     keepalive_ping_interval_seconds=None,  # the job server never answers pings
                     max_message_size_bytes=WEBSOCKET_READ_BYTES,
                 )
-                async with connection as ws:
-                    opened.set_result(None)
-                    while True:
-                        await texts.put(await ws.receive_text())
-        except Exception as exc:  # for whoever waits: the opener, else the reader
-            if opened.done():
-                await texts.put(exc)
-            else:
-                opened.set_exception(exc)
-        finally:
-            if not opened.done():  # cancelled during the handshake
-                opened.cancel()
+            )
 
     async def receive(self, timeout: float) -> str | None:
         """The next text, or ``None`` when nothing came within ``timeout`` seconds; the stream's end
         raises :class:`StreamClosed` (or :class:`StreamLost`)."""
-        try:
-            item = await asyncio.wait_for(self._texts.get(), timeout)
-        except TimeoutError:
-            return None
-        if isinstance(item, Exception):
-            raise item
-        return item
+        assert self._ws is not None, "receive() before open()"
+        with _stream_events():
+            try:
+                return await self._ws.receive_text(timeout=timeout)
+            except TimeoutError:
+                return None
 
     async def aclose(self) -> None:
-        """Close the connection, if any: its task is cancelled and awaited (from any task)."""
-        task, self._task = self._task, None
-        if task is None or task.done():
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait([task])
+        """Close the connection, if any (errors of a connection already dead are ignored)."""
+        self._ws = None
+        with contextlib.suppress(Exception):
+            await self._stack.aclose()
 
 
 # --------------------------------------------------------------------------- the streamed GET …/logs

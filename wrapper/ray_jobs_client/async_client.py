@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from ._async.client import AsyncClientBase
 from ._async.server import AsyncJobServer
+from ._io import as_task_iterator
+from .checks import check_job_id
 from .errors import EventLoopError
 
 if TYPE_CHECKING:
@@ -104,7 +106,12 @@ class AsyncJobSubmissionClient(AsyncClientBase):
         Ray's async iterator, made reliable: reconnects when the stream is cut, falls back to polling
         when WebSockets are refused, and fetches any last lines the stream missed. A log the server
         cannot read (bytes that are not UTF-8) ends the output early with one warning, never an
-        error: the iterator still ends only once the job has finished. It can be left at any point
-        (``break``, an exception, ``aclose()``) from any task: its connection is released.
+        error: the iterator still ends only once the job has finished.
+
+        It may be left at any point (``break``, an exception) and from any task, closed with
+        ``aclose()`` or just dropped: the stream is closed in a task of the iterator's own, never by
+        cancelling the caller's. A cancelled wait for the next chunk (``asyncio.wait_for``) loses
+        nothing: the next call returns that chunk.
         """
-        return self._follow(job_id)
+        check_job_id(job_id)
+        return as_task_iterator(lambda: self._follow(job_id), "tail_job_logs()")

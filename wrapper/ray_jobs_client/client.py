@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 
+from ._io import as_task_iterator
 from ._sync.client import ClientBase
+from .checks import check_job_id
 
 __all__ = ["JobSubmissionClient"]
 
@@ -40,14 +42,22 @@ class JobSubmissionClient(ClientBase):
         UTF-8) ends the output early with one warning, never an error: the follower still returns
         only once the job has finished.
         """
+        check_job_id(job_id)
         return self._follow(job_id)
 
-    async def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
+    def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
         """Ray's async log iterator: yields chunks of the log until the job has finished.
 
         Runs on a private async client with this client's settings; outside an event loop, prefer
-        :meth:`follow_job_logs`.
+        :meth:`follow_job_logs`. As with the async client's
+        :meth:`~ray_jobs_client.AsyncJobSubmissionClient.tail_job_logs`, it may be left at any point,
+        from any task, closed with ``aclose()`` or dropped: its stream and private client are closed
+        in a task of its own, never by cancelling the caller's.
         """
+        check_job_id(job_id)
+        return as_task_iterator(lambda: self._tail_on_twin(job_id), "tail_job_logs()")
+
+    async def _tail_on_twin(self, job_id: str) -> AsyncGenerator[str, None]:
         from .async_client import AsyncJobSubmissionClient
 
         server = self._ready()

@@ -67,8 +67,6 @@ VANISHED_RECHECK_PAUSE = 1.0
 
 #: Bytes per read of a package file sent as an upload's body.
 UPLOAD_CHUNK_BYTES = 1024 * 1024
-#: Texts the async log stream's task reads ahead of the follower before it waits (backpressure).
-LOG_STREAM_READ_AHEAD = 64
 #: A server's error body is kept whole in an exception's message (Ray does) up to this many
 #: characters, then cut keeping its end: an HTML page from a proxy or a huge traceback should not
 #: flood a log line, and a traceback's last line is the useful one.
@@ -108,7 +106,6 @@ __all__ = [
     "DELETE_SETTLE_SECONDS",
     "FIRST_LIST_MIN_JOBS",
     "LISTED_RECORD_COST",
-    "LOG_STREAM_READ_AHEAD",
     "MAX_BODY_IN_MESSAGE",
     "MAX_CONNECTIONS",
     "MAX_KEEPALIVE_CONNECTIONS",

@@ -28,6 +28,7 @@ __all__ = [
     "ClusterRestartedError",
     "EventLoopError",
     "HostNotFoundError",
+    "IteratorClosedError",
     "JobAlreadyExistsError",
     "JobNotFoundError",
     "JobNotTerminalError",
@@ -275,6 +276,12 @@ class ClusterRestartedError(JobsClientError, RuntimeError):
 class EventLoopError(JobsClientError, RuntimeError):
     """An async client was used from an event loop other than its own while that one still runs
     (or, with ``http_client=``, after it): create one client per event loop."""
+
+
+class IteratorClosedError(JobsClientError, RuntimeError):
+    """An async iterator of a client (``tail_job_logs``, ``iter_job_logs``, ``as_completed``) was
+    closed while a task waited for its next value: by ``aclose()`` from another task, or by its own
+    task being cancelled from outside (a loop shutting down). What it would have yielded is unknown."""
 
 
 # --------------------------------------------------------------------------- other

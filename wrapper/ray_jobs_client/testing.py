@@ -5,15 +5,23 @@ free ports, waits until the job server answers, and on :meth:`LocalRayHead.stop`
 processes it started (its process group, plus any process whose command line names its private temp
 dir) — never a machine-wide ``ray stop``.
 
-It needs the ``ray`` command (``pip install 'ray[default]'``); the client itself never does. Any Ray
-release from 2.9 on can be started: pass the ``ray`` executable of a venv that has it, and entrypoints
-(``python …``) and the head's own processes run with that venv's interpreter.
+It needs the ``testing`` extra (``pip install 'ray-jobs-client[testing]'``: psutil, to find and stop
+the head's processes), checked when a :class:`LocalRayHead` is created, before anything starts
+(:class:`MissingExtraError` otherwise). And it needs a ``ray`` command (``pip install 'ray[default]'``,
+here or in another venv); the client itself never does. Any Ray release from 2.9 on can be started:
+pass the ``ray`` executable of a venv that has it, and entrypoints (``python …``) and the head's own
+processes run with that venv's interpreter.
+
+A start that fails raises :class:`HeadStartError` with ``ray start``'s own output, after stopping
+whatever it started and removing its temp dir. The package never imports this module: only programs
+that start heads pay for it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import os
 import re
 import secrets
@@ -36,7 +44,12 @@ from .models import TERMINAL_STATUSES
 if TYPE_CHECKING:
     import psutil
 
-__all__ = ["LocalRayHead", "free_port"]
+__all__ = ["HeadStartError", "HeadStartTimeout", "LocalRayHead", "MissingExtraError", "free_port"]
+
+#: What ``pip install`` needs to bring in the packages of this module.
+_EXTRA = "ray-jobs-client[testing]"
+#: The packages of the ``testing`` extra (pyproject.toml), by import name.
+_EXTRA_MODULES = ("psutil",)
 
 # Every port `ray start` would otherwise take from a fixed default, so that a second head on the
 # same machine (a developer's own cluster, another test run) never collides with ours.
@@ -56,7 +69,25 @@ _PORT_OPTIONS = (
 _WARM_UP_PREFIX = "rjc-warm-up-"
 
 
-class _PortClash(RuntimeError):
+class MissingExtraError(ImportError):
+    """A package of the ``testing`` extra is not installed (``pip install 'ray-jobs-client[testing]'``).
+
+    Raised when a :class:`LocalRayHead` is created, before anything is started; ``name`` is the
+    missing module's.
+    """
+
+
+class HeadStartError(RuntimeError):
+    """The local head did not start: ``ray start`` (or ``ray start --help``) failed or exited, or the
+    head was not ready in time. The message ends with the command's output (the last 4,000
+    characters); whatever was started has been stopped and the temp dir removed."""
+
+
+class HeadStartTimeout(HeadStartError, TimeoutError):
+    """The head did not become ready within ``startup_timeout``."""
+
+
+class _PortClash(HeadStartError):
     """``ray start`` failed because a port chosen for it was taken in the meantime."""
 
 
@@ -111,6 +142,7 @@ class LocalRayHead:
         startup_timeout: float = 120.0,
         dashboard_port: int | None = None,
     ) -> None:
+        _require_extra()
         self.token = token
         self._num_cpus = num_cpus
         self._num_gpus = num_gpus
@@ -121,14 +153,12 @@ class LocalRayHead:
         self._extra_env = dict(env or {})
         self._startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
-        # Short on purpose: Ray puts unix sockets under it, and their paths are limited to 107 bytes.
-        self.temp_dir = Path(tempfile.mkdtemp(prefix="rjc-"))
+        self._temp_dir: Path | None = None
         #: The dashboard's port: chosen free at each start unless given (e.g. the port of a head
         #: that was stopped, to play a cluster restarted at the same address).
         self._pinned_dashboard_port = dashboard_port
         self.dashboard_port = 0
         self.gcs_port = 0
-        self.log_path = self.temp_dir / "ray-start.log"
         self._warm_ups = 0
         self._warmed = False
         self._clean_since: float | None = None
@@ -137,6 +167,19 @@ class LocalRayHead:
     def with_token(cls, **kwargs: object) -> LocalRayHead:
         """A head with token authentication on, using a fresh random token."""
         return cls(token=secrets.token_urlsafe(24), **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def temp_dir(self) -> Path:
+        """The head's own temp dir (``ray start --temp-dir``), made by :meth:`start` and removed by
+        :meth:`stop`."""
+        if self._temp_dir is None:
+            raise RuntimeError("this LocalRayHead has not been started: it has no temp dir")
+        return self._temp_dir
+
+    @property
+    def log_path(self) -> Path:
+        """The output of ``ray start`` (in :attr:`temp_dir`)."""
+        return self.temp_dir / "ray-start.log"
 
     @property
     def python_executable(self) -> str:
@@ -164,22 +207,32 @@ class LocalRayHead:
         """Start the head and block until its job server accepts jobs.
 
         Free ports are chosen just before ``ray start``; if another process takes one in between,
-        the start is retried with new ports.
+        the start is retried with new ports. A start that fails raises :class:`HeadStartError`
+        (``ray start``'s output in its message) once everything it started is stopped and its temp
+        dir removed; a failure of that clean-up is added to the error as a note, never raised
+        instead of it.
         """
-        for attempt in range(1, 4):
-            self._launch()
+        if self._temp_dir is not None:
+            raise RuntimeError("this LocalRayHead was started already: create a new one")
+        # Short on purpose: Ray puts unix sockets under it, and their paths are limited to 107 bytes.
+        self._temp_dir = Path(tempfile.mkdtemp(prefix="rjc-"))
+        try:
+            for attempt in range(1, 4):
+                self._launch()
+                try:
+                    self._wait_until_ready()
+                    return self
+                except _PortClash:
+                    if attempt == 3:
+                        raise
+                    self._terminate()
+            raise AssertionError("unreachable")
+        except BaseException as exc:
             try:
-                self._wait_until_ready()
-                return self
-            except _PortClash:
-                self._terminate()
-                if attempt == 3:
-                    self.stop()
-                    raise
-            except BaseException:
                 self.stop()
-                raise
-        raise AssertionError("unreachable")
+            except Exception as cleanup:  # the start's error is the one to see
+                exc.add_note(f"Stopping what the failed start left also failed: {cleanup!r}")
+            raise
 
     def _launch(self) -> None:
         chosen, (min_worker, max_worker) = _choose_ports(len(_PORT_OPTIONS), 64)
@@ -235,13 +288,13 @@ class LocalRayHead:
         while True:
             if self._process is not None and self._process.poll() is not None:
                 log = self._log_tail()
-                kind = _PortClash if "port" in log.lower() and "use" in log.lower() else RuntimeError
-                raise kind(f"ray start exited with {self._process.returncode}:\n{log}")
+                kind = _PortClash if "port" in log.lower() and "use" in log.lower() else HeadStartError
+                raise kind(f"`{self._ray} start` exited with {self._process.returncode}:\n{log}")
             with contextlib.suppress(httpx.HTTPError):
                 if ready(http):
                     return
             if time.monotonic() > deadline:
-                raise TimeoutError(
+                raise HeadStartTimeout(
                     f"Ray head not ready ({what}) after {self._startup_timeout}s:\n{self._log_tail()}"
                 )
             time.sleep(0.25)
@@ -292,8 +345,11 @@ class LocalRayHead:
 
     def stop(self) -> None:
         """Stop every process this head started and remove its temp dir."""
-        self._terminate()
-        shutil.rmtree(self.temp_dir, ignore_errors=True)
+        try:
+            self._terminate()
+        finally:
+            if self._temp_dir is not None:
+                shutil.rmtree(self._temp_dir, ignore_errors=True)
 
     def _terminate(self) -> None:
         process, self._process = self._process, None
@@ -313,7 +369,9 @@ class LocalRayHead:
         """Kill processes that escaped the process group but belong to this head (they name its temp dir)."""
         import psutil
 
-        leftovers = list(_own_processes(str(self.temp_dir), pgid))
+        if self._temp_dir is None:
+            return
+        leftovers = list(_own_processes(str(self._temp_dir), pgid))
         for process in leftovers:
             with contextlib.suppress(psutil.Error):
                 process.kill()
@@ -330,9 +388,7 @@ class LocalRayHead:
 
 def _own_processes(marker: str, pgid: int | None) -> Iterator[psutil.Process]:
     """This head's processes: in its process group, or naming its private temp dir."""
-    # psutil (a test dependency, like Ray) sees processes on every platform; a missing psutil is an
-    # ImportError here rather than a head silently left running.
-    import psutil
+    import psutil  # the testing extra's: checked when the head was created
 
     for process in psutil.process_iter(["cmdline"]):
         if process.pid == os.getpid():
@@ -349,10 +405,26 @@ def _own_processes(marker: str, pgid: int | None) -> Iterator[psutil.Process]:
 @functools.cache
 def _start_options(ray: str) -> frozenset[str]:
     """The ``--…`` options this ``ray start`` knows (older releases lack some port options)."""
-    result = subprocess.run([ray, "start", "--help"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [ray, "start", "--help"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120
+    )
     if result.returncode != 0:
-        raise RuntimeError(f"`{ray} start --help` exited with {result.returncode}:\n{result.stderr[-2000:]}")
+        raise HeadStartError(
+            f"`{ray} start --help` exited with {result.returncode}:\n{result.stdout[-4000:]}"
+        )
     return frozenset(re.findall(r"(--[a-z][a-z0-9-]*)", result.stdout))
+
+
+def _require_extra() -> None:
+    """Raise :class:`MissingExtraError` unless every package of the ``testing`` extra imports."""
+    for module in _EXTRA_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise MissingExtraError(
+                f"LocalRayHead needs {module}, which is not installed: pip install '{_EXTRA}'",
+                name=module,
+            ) from exc
 
 
 def _find_ray_executable() -> str:

@@ -20,7 +20,9 @@ import httpx
 from ray_jobs_client import _operations as operations
 from ray_jobs_client._async import follow, jobs, watch
 from ray_jobs_client._async.server import AsyncJobServer
+from ray_jobs_client._io import as_task_iterator
 from ray_jobs_client._settings import DEFAULT_TIMEOUT, Settings
+from ray_jobs_client.checks import check_job_id
 from ray_jobs_client.defaults import OUTAGE_PATIENCE, POLL_SECONDS
 from ray_jobs_client.submission import ProgressCallback, Submission
 
@@ -219,13 +221,17 @@ class AsyncClientBase:
 
     # ------------------------------------------------------------------ beyond Ray
 
-    async def iter_job_logs(self, job_id: str) -> AsyncIterator[str]:
+    def iter_job_logs(self, job_id: str) -> AsyncIterator[str]:
         """The job's log so far — the text ``get_job_logs`` returns — in pieces, as it downloads.
 
         Memory stays small whatever the log's size. A download cut short is resumed: the server
-        sends the log from its start again and the part already yielded is skipped.
+        sends the log from its start again and the part already yielded is skipped. Leaving the loop
+        early (``break``, an exception) releases the download; so does closing the iterator.
         """
-        operations.get_job_logs(job_id)  # the id is checked at the first step, before any I/O
+        check_job_id(job_id)
+        return as_task_iterator(lambda: self._download(job_id), "iter_job_logs()")
+
+    async def _download(self, job_id: str) -> AsyncGenerator[str, None]:
         server = await self._ready()
         async with aclosing(follow.download(server, job_id)) as pieces:
             async for piece in pieces:
@@ -266,7 +272,7 @@ class AsyncClientBase:
         """
         self._server.ensure_open(type(self).__name__)
         waiting = watch.as_completed(self._server, job_ids, timeout, poll)
-        return self._after_ready(waiting)
+        return as_task_iterator(lambda: self._after_ready(waiting), "as_completed()")
 
     async def _after_ready(
         self, iterator: AsyncGenerator[JobDetails, None]
@@ -277,8 +283,7 @@ class AsyncClientBase:
                 yield item
 
     async def _follow(self, job_id: str) -> AsyncGenerator[str, None]:
-        """The log follower behind ``follow_job_logs`` / ``tail_job_logs``."""
-        operations.tail_job_logs_path(job_id)  # the id is checked at the first step, before any I/O
+        """The log follower behind ``follow_job_logs`` / ``tail_job_logs`` (the id checked first)."""
         server = await self._ready()
         async with aclosing(follow.follow(server, job_id)) as texts:
             async for text in texts:

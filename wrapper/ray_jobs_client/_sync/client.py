@@ -21,7 +21,9 @@ import httpx
 from ray_jobs_client import _operations as operations
 from ray_jobs_client._sync import follow, jobs, watch
 from ray_jobs_client._sync.server import JobServer
+from ray_jobs_client._io import as_iterator
 from ray_jobs_client._settings import DEFAULT_TIMEOUT, Settings
+from ray_jobs_client.checks import check_job_id
 from ray_jobs_client.defaults import OUTAGE_PATIENCE, POLL_SECONDS
 from ray_jobs_client.submission import ProgressCallback, Submission
 
@@ -224,9 +226,13 @@ class ClientBase:
         """The job's log so far — the text ``get_job_logs`` returns — in pieces, as it downloads.
 
         Memory stays small whatever the log's size. A download cut short is resumed: the server
-        sends the log from its start again and the part already yielded is skipped.
+        sends the log from its start again and the part already yielded is skipped. Leaving the loop
+        early (``break``, an exception) releases the download; so does closing the iterator.
         """
-        operations.get_job_logs(job_id)  # the id is checked at the first step, before any I/O
+        check_job_id(job_id)
+        return as_iterator(lambda: self._download(job_id), "iter_job_logs()")
+
+    def _download(self, job_id: str) -> Generator[str, None, None]:
         server = self._ready()
         with closing(follow.download(server, job_id)) as pieces:
             for piece in pieces:
@@ -267,7 +273,7 @@ class ClientBase:
         """
         self._server.ensure_open(type(self).__name__)
         waiting = watch.as_completed(self._server, job_ids, timeout, poll)
-        return self._after_ready(waiting)
+        return as_iterator(lambda: self._after_ready(waiting), "as_completed()")
 
     def _after_ready(
         self, iterator: Generator[JobDetails, None, None]
@@ -278,8 +284,7 @@ class ClientBase:
                 yield item
 
     def _follow(self, job_id: str) -> Generator[str, None, None]:
-        """The log follower behind ``follow_job_logs`` / ``tail_job_logs``."""
-        operations.tail_job_logs_path(job_id)  # the id is checked at the first step, before any I/O
+        """The log follower behind ``follow_job_logs`` / ``tail_job_logs`` (the id checked first)."""
         server = self._ready()
         with closing(follow.follow(server, job_id)) as texts:
             for text in texts:
