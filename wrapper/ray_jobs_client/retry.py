@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
+    "ONCE",
     "RETRIED_AFTER_SEND",
     "STREAMED",
     "TRANSIENT_STATUSES",
@@ -65,6 +66,10 @@ RETRIED_AFTER_SEND = "ray_jobs_client.retried_after_send"
 #: A request extension: the caller reads the body as a stream (the log download, which resumes by
 #: itself), so the transport leaves the body to it.
 STREAMED = "ray_jobs_client.streamed"
+#: A request extension: repeating the request after it may have reached the server could do its work
+#: twice (a raw ``POST`` through ``_do_request``, whose effect this client cannot check); only a
+#: failure to connect is retried.
+ONCE = "ray_jobs_client.once"
 
 #: The job server's 500 for "not now" (no agent to take the job yet).
 _TRY_LATER = "please try again later"
@@ -110,21 +115,25 @@ class RetryPolicy:
             return min(retry_after, self.retry_after_max)
         return backoff(attempt, self.backoff_initial, self.backoff_max)
 
-    def should_retry_status(self, response: httpx.Response, attempt: int) -> bool:
+    def should_retry_status(self, response: httpx.Response, attempt: int, *, once: bool = False) -> bool:
         """Retry after this answer? A transient status (or the server's "try again later"), and
-        attempts left. The body, when looked at, has been read by the transport."""
-        if attempt > self.max_retries:
+        attempts left, for a request that may be repeated (not :data:`ONCE`). The body, when looked
+        at, has been read by the transport."""
+        if attempt > self.max_retries or once:
             return False
         if response.status_code in self.retry_statuses:
             return True
         return response.status_code == 500 and _TRY_LATER in _text(response)
 
-    def should_retry_error(self, exc: Exception, attempt: int) -> bool:
-        """Retry after this transport failure? Not a permanent one, and attempts left."""
+    def should_retry_error(self, exc: Exception, attempt: int, *, once: bool = False) -> bool:
+        """Retry after this transport failure? Not a permanent one, and attempts left; for a
+        :data:`ONCE` request, only a failure to connect (it never reached the server)."""
         import httpx
 
         if attempt > self.max_retries or permanent_failure(exc) is not None:
             return False
+        if once:
+            return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
         return isinstance(
             exc,
             httpx.ConnectError

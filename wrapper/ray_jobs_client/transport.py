@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from .retry import RETRIED_AFTER_SEND, STREAMED, Deadline, RetryPolicy, retry_after_seconds
+from .retry import ONCE, RETRIED_AFTER_SEND, STREAMED, Deadline, RetryPolicy, retry_after_seconds
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -42,6 +42,7 @@ class _Attempts:
         self.timeouts: Mapping[str, float | None] = request.extensions.get("timeout", {})
         self.deadline = policy.deadline(self.timeouts)
         self.streamed = bool(request.extensions.get(STREAMED))
+        self.once = bool(request.extensions.get(ONCE))
         self.count = 0
         self.landed = False  # an earlier attempt may have reached the server
 
@@ -57,7 +58,9 @@ class _Attempts:
     def pause_after_error(self, exc: Exception) -> float | None:
         """Seconds to wait before trying again after ``exc``, or None to give up."""
         pause = self.policy.delay(self.count)
-        if not (self.policy.should_retry_error(exc, self.count) and self.deadline.allows(pause)):
+        if not (
+            self.policy.should_retry_error(exc, self.count, once=self.once) and self.deadline.allows(pause)
+        ):
             return None
         self.landed = self.landed or self.policy.may_have_landed(exc, None)
         return pause
@@ -66,7 +69,9 @@ class _Attempts:
         """Seconds to wait before trying again after this answer, or None to return it."""
         if self.landed:
             response.extensions[RETRIED_AFTER_SEND] = True
-        if response.status_code == 101 or not self.policy.should_retry_status(response, self.count):
+        if response.status_code == 101 or not self.policy.should_retry_status(
+            response, self.count, once=self.once
+        ):
             return None
         pause = self.policy.delay(self.count, retry_after_seconds(response.headers))
         if not self.deadline.allows(pause):

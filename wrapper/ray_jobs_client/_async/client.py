@@ -219,6 +219,30 @@ class AsyncClientBase:
         operation = operations.get_job_logs(job_id)
         return await (await self._ready()).send(operation)
 
+    async def _do_request(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        data: bytes | None = None,
+        json_data: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Ray's raw-request hook (``JobSubmissionClient._do_request``), for code written against it.
+
+        Sends ``method`` to ``endpoint``, a path of the job server (``"/api/jobs/"``), with this
+        client's address, headers, cookies, credentials, TLS settings and timeout, and returns the
+        response whatever its status (as Ray's does; an ``httpx.Response`` — ``status_code``,
+        ``text``, ``json()``, ``headers`` — where Ray's is a ``requests.Response``). ``data`` is sent
+        as the body, ``json_data`` as JSON; other keywords go to httpx's ``request``
+        (``params=``, ``headers=``, ``timeout=``…). Failures to connect raise
+        :class:`~ray_jobs_client.errors.APIConnectionError` (a :class:`ConnectionError`); transient
+        failures are retried as for any call, except that a ``POST`` is repeated only when it could
+        not connect.
+        """
+        server = await self._ready()
+        return await server.raw(method, endpoint, data=data, json=json_data, **kwargs)
+
     # ------------------------------------------------------------------ beyond Ray
 
     def iter_job_logs(self, job_id: str) -> AsyncIterator[str]:

@@ -16,9 +16,15 @@ import httpx
 from ray_jobs_client import _operations as operations
 from ray_jobs_client._io import AsyncDownload, AsyncLogStream
 from ray_jobs_client._operations import AsyncUploadBody, Operation, with_body
-from ray_jobs_client._responses import aremember_response, check_response, translating_errors
-from ray_jobs_client.errors import ClientClosedError, NotFoundError, UnsupportedServerError
+from ray_jobs_client._responses import (
+    aremember_response,
+    check_response,
+    connection_error,
+    translating_errors,
+)
+from ray_jobs_client.errors import APITimeoutError, ClientClosedError, NotFoundError, UnsupportedServerError
 from ray_jobs_client.releases import NEWEST_TESTED, OLDEST_TESTED, Feature, release_tuple
+from ray_jobs_client.retry import ONCE
 from ray_jobs_client.transport import AsyncRetryTransport, AsyncThroughClient
 
 if TYPE_CHECKING:
@@ -26,6 +32,9 @@ if TYPE_CHECKING:
     from ray_jobs_client.models import ServerVersion
 
 __all__ = ["AsyncJobServer"]
+
+#: Methods whose repetition cannot do their work twice (RFC 9110, section 9.2.2).
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 
 logger = logging.getLogger("ray_jobs_client")
 
@@ -69,6 +78,26 @@ class AsyncJobServer:
         with translating_errors(operation, self.address):
             response = await operation.endpoint.asyncio_detailed(client=self._api, **kwargs)
         return check_response(operation, response)
+
+    async def raw(
+        self, method: str, endpoint: str, *, data: Any = None, json: Any = None, **kwargs: Any
+    ) -> httpx.Response:
+        """One request as the caller describes it (``_do_request``), its answer returned whatever its
+        status. Retried as any call when its method is idempotent; a ``POST`` only when it could not
+        connect (this client cannot check what a repeated one did)."""
+        once = method.upper() not in _IDEMPOTENT
+        extensions = {**kwargs.pop("extensions", {}), **({ONCE: True} if once else {})}
+        what = f"{method.upper()} {endpoint}"
+        try:
+            return await self.http.request(
+                method, endpoint, content=data, json=json, extensions=extensions, **kwargs
+            )
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(
+                f"{what} timed out ({type(exc).__name__}) talking to {self.address}."
+            ) from exc
+        except httpx.TransportError as exc:
+            raise connection_error(exc, self.address, what) from exc
 
     async def version(self) -> ServerVersion:
         """The server's versions, asked once per client (the first call usually has them already)."""

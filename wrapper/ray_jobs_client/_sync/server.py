@@ -17,9 +17,15 @@ import httpx
 from ray_jobs_client import _operations as operations
 from ray_jobs_client._io import Download, LogStream
 from ray_jobs_client._operations import UploadBody, Operation, with_body
-from ray_jobs_client._responses import remember_response, check_response, translating_errors
-from ray_jobs_client.errors import ClientClosedError, NotFoundError, UnsupportedServerError
+from ray_jobs_client._responses import (
+    remember_response,
+    check_response,
+    connection_error,
+    translating_errors,
+)
+from ray_jobs_client.errors import APITimeoutError, ClientClosedError, NotFoundError, UnsupportedServerError
 from ray_jobs_client.releases import NEWEST_TESTED, OLDEST_TESTED, Feature, release_tuple
+from ray_jobs_client.retry import ONCE
 from ray_jobs_client.transport import RetryTransport, ThroughClient
 
 if TYPE_CHECKING:
@@ -27,6 +33,9 @@ if TYPE_CHECKING:
     from ray_jobs_client.models import ServerVersion
 
 __all__ = ["JobServer"]
+
+#: Methods whose repetition cannot do their work twice (RFC 9110, section 9.2.2).
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 
 logger = logging.getLogger("ray_jobs_client")
 
@@ -70,6 +79,26 @@ class JobServer:
         with translating_errors(operation, self.address):
             response = operation.endpoint.sync_detailed(client=self._api, **kwargs)
         return check_response(operation, response)
+
+    def raw(
+        self, method: str, endpoint: str, *, data: Any = None, json: Any = None, **kwargs: Any
+    ) -> httpx.Response:
+        """One request as the caller describes it (``_do_request``), its answer returned whatever its
+        status. Retried as any call when its method is idempotent; a ``POST`` only when it could not
+        connect (this client cannot check what a repeated one did)."""
+        once = method.upper() not in _IDEMPOTENT
+        extensions = {**kwargs.pop("extensions", {}), **({ONCE: True} if once else {})}
+        what = f"{method.upper()} {endpoint}"
+        try:
+            return self.http.request(
+                method, endpoint, content=data, json=json, extensions=extensions, **kwargs
+            )
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(
+                f"{what} timed out ({type(exc).__name__}) talking to {self.address}."
+            ) from exc
+        except httpx.TransportError as exc:
+            raise connection_error(exc, self.address, what) from exc
 
     def version(self) -> ServerVersion:
         """The server's versions, asked once per client (the first call usually has them already)."""
