@@ -21,6 +21,7 @@ from .errors import (
     JobsClientError,
     LogDecodeError,
     LogStreamError,
+    ResponseTooLargeError,
     ServerUnreachableError,
     TLSError,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "LogDecodeError",
     "LogStreamError",
     "OutagePolicy",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "ServerUnreachableError",
     "TLSError",

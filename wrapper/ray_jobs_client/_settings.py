@@ -19,13 +19,14 @@ from .defaults import (
     CONNECT_TIMEOUT_SECONDS,
     MAX_CONNECTIONS,
     MAX_KEEPALIVE_CONNECTIONS,
+    MAX_RESPONSE_BYTES,
     TIMEOUT_SECONDS,
 )
 from .logs import TailPolicy
 from .outage import OutagePolicy
 from .retry import RetryPolicy
 
-__all__ = ["DEFAULT_TIMEOUT", "Settings", "check_timeout", "package_version"]
+__all__ = ["DEFAULT_TIMEOUT", "Settings", "check_max_response_bytes", "check_timeout", "package_version"]
 
 
 def package_version() -> str:
@@ -57,6 +58,15 @@ def check_timeout(timeout: object) -> httpx.Timeout:
         if not 0 < value < float("inf"):
             raise ValueError(f"timeout must be a positive, finite number of seconds; {name} is {value}")
     return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+
+
+def check_max_response_bytes(value: object) -> int:
+    """``max_response_bytes`` checked: a positive whole number of bytes."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"max_response_bytes must be a whole number of bytes, got {type(value)}")
+    if value <= 0:
+        raise ValueError(f"max_response_bytes must be a positive number of bytes, got {value}")
+    return value
 
 
 def ssl_verify(verify: str | bool, address: str) -> ssl.SSLContext | bool:
@@ -93,6 +103,8 @@ class Settings:
     headers: dict[str, str]
     verify: ssl.SSLContext | bool
     timeout: httpx.Timeout
+    #: The largest answer held in memory (see :class:`~ray_jobs_client.errors.ResponseTooLargeError`).
+    max_response_bytes: int
     retry_policy: RetryPolicy
     tail_policy: TailPolicy
     outage_policy: OutagePolicy
@@ -116,6 +128,7 @@ class Settings:
         http_client_type: type[httpx.Client] | type[httpx.AsyncClient],
         outage_patience: object,
         client_name: str,
+        max_response_bytes: object = MAX_RESPONSE_BYTES,
         **kwargs: Any,
     ) -> Settings:
         """Check every argument (typed errors, before any I/O), then resolve the address as Ray does."""
@@ -132,6 +145,7 @@ class Settings:
         if not isinstance(verify, str | bool):
             raise TypeError(f"verify must be a str or bool, got {type(verify)}")
         checked_timeout = check_timeout(timeout)
+        checked_max_response_bytes = check_max_response_bytes(max_response_bytes)
         if isinstance(retries, int) and not isinstance(retries, bool):
             retries = RetryPolicy(max_retries=retries)
         elif retries is None:
@@ -168,6 +182,7 @@ class Settings:
             headers={**user_headers, **token},
             verify=ssl_verify(verify, server.url),
             timeout=checked_timeout,
+            max_response_bytes=checked_max_response_bytes,
             retry_policy=retries,
             tail_policy=tail_policy or TailPolicy(),
             outage_policy=outage_policy,
@@ -175,8 +190,9 @@ class Settings:
         )
 
     def transport_settings(self) -> dict[str, Any]:
-        """Settings of httpx's own transport under the retries (unused with ``http_client=``)."""
-        return {"verify": self.verify, "limits": POOL_LIMITS}
+        """Settings of the retry transport, and of httpx's own transport under it (those unused with
+        ``http_client=``)."""
+        return {"max_response_bytes": self.max_response_bytes, "verify": self.verify, "limits": POOL_LIMITS}
 
     def httpx_settings(self) -> dict[str, Any]:
         """Settings shared by the sync and async httpx clients (the transport is added by each)."""

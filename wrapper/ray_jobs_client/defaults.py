@@ -16,6 +16,15 @@ from __future__ import annotations
 TIMEOUT_SECONDS = 60.0
 CONNECT_TIMEOUT_SECONDS = 10.0
 
+#: The largest answer held in memory, in bytes (the clients' ``max_response_bytes``): 256 MiB. A
+#: server or proxy that sends a body without end would otherwise fill the client's memory (a log that
+#: never ends grew to 1.7 GiB in 8 s). The bound is far above what the job server sends a call: a list
+#: of 20,000 jobs is 12 MiB (a few KiB per job with big runtime envs and metadata: ~100 MiB), and a
+#: whole log read by ``get_job_logs`` costs about three times its size in memory, so 256 MiB is
+#: already ~800 MiB of heap. Bigger logs are read with ``iter_job_logs``, which streams them and is
+#: not bounded. Bodies are counted as decoded (a compressed body counts at its full size).
+MAX_RESPONSE_BYTES = 256 * 2**20
+
 #: The connection pool of each client: at most this many connections to the job server, of which
 #: this many are kept open while idle (httpx's own defaults, stated so that they are deliberate: a
 #: client passes its own transport to httpx, which then ignores ``limits=`` on the client).
@@ -109,6 +118,7 @@ __all__ = [
     "MAX_BODY_IN_MESSAGE",
     "MAX_CONNECTIONS",
     "MAX_KEEPALIVE_CONNECTIONS",
+    "MAX_RESPONSE_BYTES",
     "MAX_RETRIES",
     "OUTAGE_BACKOFF_INITIAL",
     "OUTAGE_BACKOFF_MAX",

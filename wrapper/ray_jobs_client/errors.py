@@ -45,6 +45,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "RequestTypeError",
+    "ResponseTooLargeError",
     "RuntimeEnvError",
     "RuntimeEnvTypeError",
     "ServerError",
@@ -213,6 +214,44 @@ class LogDecodeError(ServerError):
 class UnexpectedResponseError(APIStatusError):
     """A response this client cannot interpret: an unknown status code, or a body
     that is not the documented JSON (an HTML page from a proxy, a truncated body...)."""
+
+
+class ResponseTooLargeError(JobsClientError, RuntimeError):
+    """An answer was bigger than the client holds in memory (its ``max_response_bytes``, 256 MiB by
+    default): refused as soon as its length was announced or its bytes passed the bound, before it
+    could fill the memory. A :class:`RuntimeError`, as Ray's client raises for a failed request.
+
+    Read a big log with ``iter_job_logs()``, which streams it in pieces and has no such bound.
+    ``limit`` is the bound, ``received`` the bytes read before stopping (0 when the announced
+    ``Content-Length``, ``announced``, was over the bound already), ``method`` and ``path`` the call.
+    """
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        status_code: int,
+        limit: int,
+        received: int,
+        announced: int | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.status_code = status_code
+        self.limit = limit
+        self.received = received
+        self.announced = announced
+        size = f"of {announced} bytes" if announced is not None else f"of more than {limit} bytes"
+        super().__init__(
+            f"{method} {path} answered {status_code} with a body {size}, over the {_size(limit)} this client "
+            "holds in memory (its max_response_bytes). Read a big log with iter_job_logs(), which streams "
+            "it in pieces; for other answers, raise max_response_bytes."
+        )
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:g} MiB" if count >= 2**20 else f"{count} bytes"
 
 
 # --------------------------------------------------------------------------- transport

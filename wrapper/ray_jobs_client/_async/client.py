@@ -23,7 +23,7 @@ from ray_jobs_client._async.server import AsyncJobServer
 from ray_jobs_client._io import as_task_iterator
 from ray_jobs_client._settings import DEFAULT_TIMEOUT, Settings
 from ray_jobs_client.checks import check_job_id
-from ray_jobs_client.defaults import OUTAGE_PATIENCE, POLL_SECONDS
+from ray_jobs_client.defaults import MAX_RESPONSE_BYTES, OUTAGE_PATIENCE, POLL_SECONDS
 from ray_jobs_client.submission import ProgressCallback, Submission
 
 if TYPE_CHECKING:
@@ -54,15 +54,23 @@ class AsyncClientBase:
         tail_policy: TailPolicy | None = None,
         http_client: httpx.Client | httpx.AsyncClient | None = None,
         outage_patience: float | OutagePolicy | None = OUTAGE_PATIENCE,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
         **kwargs: Any,
     ) -> None:
         """Ray's constructor arguments, then this client's own (keyword-only):
 
         * ``timeout``: seconds (or an ``httpx.Timeout``) for each network operation (connect, each
           read, each write); a positive number, never ``None``. A call, retries included, ends
-          within twice the longest of them (see :class:`~ray_jobs_client.RetryPolicy`): with the
-          default (60 s), a server that never answers fails a call with
-          :class:`~ray_jobs_client.APITimeoutError` within about 120 s.
+          within twice the longest of them (see :class:`~ray_jobs_client.RetryPolicy`) whatever the
+          server does — never answers, sends its headers or body a byte at a time, stalls the TLS
+          handshake: with the default (60 s) it fails with :class:`~ray_jobs_client.APITimeoutError`
+          within about 120 s. A package upload is one call too: it must be sent within that time.
+          What runs long (the log followers, ``wait_until_finished``, ``as_completed``, the
+          download of ``iter_job_logs``) is not cut while it makes progress: each of its reads is
+          bounded by the read timeout.
+        * ``max_response_bytes``: the largest answer held in memory (default 256 MiB); a longer body
+          fails with :class:`~ray_jobs_client.errors.ResponseTooLargeError` before it fills the
+          memory. ``iter_job_logs`` streams a log of any size.
         * ``retries``: how many times transient failures are retried, or a
           :class:`~ray_jobs_client.RetryPolicy`.
         * ``tail_policy``: how the log follower reconnects (:class:`~ray_jobs_client.TailPolicy`).
@@ -70,7 +78,9 @@ class AsyncClientBase:
           proxies, client certificates (mTLS), event hooks or tracing. Requests go through its transport,
           auth and event hooks, and its headers and cookies are sent too; this client still adds the
           address, auth token, timeouts and retries. Configure TLS on it (``verify=`` here is refused).
-          It stays yours: closing this client leaves it open.
+          It stays yours: closing this client leaves it open. Its transport reads the socket, so the
+          deadline is checked between the pieces of a body, but a server sending its headers a
+          byte at a time is bounded only by the read timeout of each read.
         * ``outage_patience``: seconds that long-running operations (the log followers,
           ``wait_until_finished``, ``as_completed``, the resume of ``iter_job_logs``) keep trying
           while the server is unreachable, before :class:`~ray_jobs_client.ServerUnreachableError`;
@@ -96,6 +106,7 @@ class AsyncClientBase:
             http_client_type=self._http_client_type,
             outage_patience=outage_patience,
             client_name=type(self).__name__,
+            max_response_bytes=max_response_bytes,
             **kwargs,
         )
         self._server = AsyncJobServer(settings)
