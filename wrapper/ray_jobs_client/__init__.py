@@ -5,6 +5,7 @@ from ray_jobs_client import JobSubmissionClient   # instead of ray.job_submissio
 
 from typing import TYPE_CHECKING, Any
 
+from ._settings import __version__
 from .client import JobSubmissionClient
 from .errors import (
     APIConnectionError,
@@ -41,10 +42,6 @@ def __getattr__(name: str) -> Any:
         from .async_client import AsyncJobSubmissionClient
 
         return AsyncJobSubmissionClient
-    if name == "__version__":  # read from the installed metadata only when asked for
-        from ._settings import package_version
-
-        return package_version()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

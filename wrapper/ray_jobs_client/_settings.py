@@ -26,14 +26,25 @@ from .logs import TailPolicy
 from .outage import OutagePolicy
 from .retry import RetryPolicy
 
-__all__ = ["DEFAULT_TIMEOUT", "Settings", "check_max_response_bytes", "check_timeout", "package_version"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "Settings",
+    "__version__",
+    "check_max_response_bytes",
+    "check_timeout",
+    "package_version",
+]
 
 
 def package_version() -> str:
     """The installed distribution's version (defined once, in pyproject.toml)."""
-    import importlib.metadata  # read when first needed: a program that never asks does not pay for it
+    import importlib.metadata
 
     return importlib.metadata.version("ray-jobs-client")
+
+
+#: The installed distribution's version (defined once, in pyproject.toml).
+__version__ = package_version()
 
 
 #: The clients' default ``timeout`` (see :mod:`ray_jobs_client.defaults`).
@@ -201,7 +212,7 @@ class Settings:
         if self.user_http is not None:  # the caller's client's own headers and cookies are sent too
             headers.update(self.user_http.headers)
             cookies.update(self.user_http.cookies)
-        headers.update({"User-Agent": f"ray-jobs-client/{package_version()}", **self.headers})  # ours win
+        headers.update({"User-Agent": f"ray-jobs-client/{__version__}", **self.headers})  # ours win
         cookies.update(self.cookies)
         return {
             "base_url": self.address,
