@@ -8,7 +8,7 @@ GEN_ARGS := --path openapi/jobs.yaml --config openapi/generator.yaml --custom-te
 	--meta none --fail-on-warning
 PYTEST_ARGS ?=
 
-.PHONY: install generate check-generated test unit lint typecheck demo bench clean dist wheel-venv \
+.PHONY: install generate check-generated unasync check-unasync test unit lint typecheck demo bench clean dist wheel-venv \
 	ray-releases test-releases \
 	spec-tools node-tools chromium lint-spec spec-docs ts-client ts-check compat spec-drift docs
 
@@ -43,6 +43,14 @@ check-generated: $(STAMP)
 		echo "generated/ differs from what openapi/jobs.yaml yields: run 'make generate' and commit" >&2; exit 1; \
 	fi
 
+# The sync client is written from the async one (wrapper/ray_jobs_client/_async/ → _sync/) by
+# tools/unasync.py; check-unasync fails when _sync/ is not what _async/ gives.
+unasync:
+	$(PYTHON) tools/unasync.py
+
+check-unasync:
+	$(PYTHON) tools/unasync.py --check
+
 # The fast tier: tests/unit in a venv of its own with the package and pytest only (no Ray, no head,
 # no Node tools or browser): seconds, for the edit-test loop. See tests/README.md for the tiers.
 UNIT_VENV ?= .venv-unit
@@ -55,7 +63,7 @@ $(UNIT_STAMP): pyproject.toml
 	$(UNIT_VENV)/bin/python -m pip install --quiet -e '.[unit]'
 	touch $@
 
-unit: $(UNIT_STAMP)
+unit: $(UNIT_STAMP) check-unasync
 	$(UNIT_VENV)/bin/python -m pytest tests/unit $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -69,7 +77,7 @@ typecheck: $(STAMP)
 # tests/spec also needs the pinned Node tools and Chromium: `spec-tools` installs them.
 # First the whole suite against the installed Ray (2.60), then the release suite (everything whose
 # answer comes from the server) against a head of each older release in TEST_RAY_RELEASES.
-test: $(STAMP) check-generated check-spec-30 spec-tools ray-releases wheel-venv docs
+test: $(STAMP) check-generated check-unasync check-spec-30 spec-tools ray-releases wheel-venv docs
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-releases
 

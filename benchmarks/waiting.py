@@ -171,7 +171,7 @@ def _note(tallies: dict[str, Tally]) -> str:
     return (
         f"`as_completed` sent {lists} lists and {singles} single GETs: lists while many jobs were left, "
         "one GET per job once so few were left that a list of every record on the head cost the server "
-        "more (the rule in `_completion.py`). Asking for every unfinished job each round, the other "
+        "more (the rule in `completion.py`). Asking for every unfinished job each round, the other "
         f"way to see each job as it ends, took {sent[RAY_ROUNDS]} requests "
         f"({ratio(sent[RAY_ROUNDS], sent[AS_COMPLETED])}) and {rounds.answering:.1f} s of answers against "
         f"{many.answering:.1f} s. Waiting job after job ({sent[ONE_BY_ONE]} and {sent[RAY_LOOP]} "

@@ -1,7 +1,7 @@
 """Leaving an async iterator early, every way a caller can, and checking what that left behind.
 
 Shared by the fast tier (``unit/test_abandoned_iterators.py``, on the fake server) and the live head
-(``integration/test_abandoned_iterators.py``); importable because ``tests/conftest.py`` is.
+(``integration/test_abandoned_iterators_live.py``); importable because ``tests/conftest.py`` is.
 
 A caller leaves an ``async for`` by ``break`` or by an exception, closes the iterator with
 ``aclose()``, or just drops it (``dropped``: never closed, collected by the garbage collector) — in

@@ -18,8 +18,8 @@ from harness import HeadJobs, line_printer, printed_lines
 from proxy import FaultProxy, Reset
 from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
 from ray_jobs_client.errors import TLSError
+from ray_jobs_client.retry import RetryPolicy
 from ray_jobs_client.testing import LocalRayHead
-from ray_jobs_client.transport import RetryPolicy
 from waiting import wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(180)]

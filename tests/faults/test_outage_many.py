@@ -21,7 +21,7 @@ import pytest
 from harness import HeadJobs
 from proxy import FaultProxy
 from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
-from ray_jobs_client._completion import FIRST_LIST_MIN_JOBS
+from ray_jobs_client.defaults import FIRST_LIST_MIN_JOBS
 
 pytestmark = pytest.mark.live
 

@@ -14,8 +14,8 @@ import threading
 import pytest
 from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
 from ray_jobs_client.errors import HostNotFoundError, TLSError
+from ray_jobs_client.retry import RetryPolicy
 from ray_jobs_client.testing import LocalRayHead
-from ray_jobs_client.transport import RetryPolicy
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
 

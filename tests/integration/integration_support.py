@@ -133,7 +133,7 @@ def dashboard_port(address: str) -> int:
 
 def connection_pool(client: Any) -> Any:
     """The httpcore connection pool under one of our clients' transports (``.connections``, limits)."""
-    layer: Any = client._http
+    layer: Any = client._server.http
     while not hasattr(layer, "_max_connections"):
         inner = next(
             (getattr(layer, name) for name in ("_transport", "_inner", "_pool") if hasattr(layer, name)), None

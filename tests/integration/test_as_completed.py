@@ -17,7 +17,7 @@ import httpx
 import pytest
 from integration_support import JOB_TIMEOUT, SLEEP_ENTRYPOINT, await_terminal, open_client, resolve
 from ray_jobs_client import JobDetails, JobNotFoundError, JobSubmissionClient
-from ray_jobs_client._completion import FIRST_LIST_MIN_JOBS
+from ray_jobs_client.defaults import FIRST_LIST_MIN_JOBS
 from ray_jobs_client.errors import JobWaitTimeoutError
 
 pytestmark = [pytest.mark.live, pytest.mark.anyio]

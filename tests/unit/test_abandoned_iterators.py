@@ -7,7 +7,7 @@ client's ``tail_job_logs`` (a private async client of its own). After each round
 must not be cancelled (``cancelling() == 0``, and its next ``await`` completes), no task the
 iterator started may still run, and what it opened must be closed: the fake server's WebSockets,
 response bodies and, for the sync client's tail, its private client's transport. The same against a
-live head, with the process's sockets counted: ``tests/integration/test_abandoned_iterators.py``.
+live head, with the process's sockets counted: ``tests/integration/test_abandoned_iterators_live.py``.
 
 An abandoned async generator that holds httpx-ws's session (an anyio cancel scope entered in the
 caller's task) is closed by asyncio's finaliser in another task, which cancels the caller's task

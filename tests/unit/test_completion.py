@@ -20,12 +20,8 @@ from typing import Any
 import httpx
 import pytest
 from ray_jobs_client import AsyncJobSubmissionClient, JobDetails, JobSubmissionClient
-from ray_jobs_client._completion import (
-    FIRST_LIST_MIN_JOBS,
-    LISTED_RECORD_COST,
-    Completion,
-    list_is_cheaper,
-)
+from ray_jobs_client._completion import Completion, list_is_cheaper
+from ray_jobs_client.defaults import FIRST_LIST_MIN_JOBS, LISTED_RECORD_COST
 from ray_jobs_client.errors import (
     ClusterRestartedError,
     JobNotFoundError,
@@ -33,7 +29,7 @@ from ray_jobs_client.errors import (
 )
 from ray_jobs_client.models import JobStatus, JobType
 from ray_jobs_client.outage import OutagePolicy
-from ray_jobs_client.transport import RetryPolicy
+from ray_jobs_client.retry import RetryPolicy
 
 LIST = "GET /api/jobs/"
 FAST = OutagePolicy(patience=30.0, backoff_initial=0.001, backoff_max=0.001)

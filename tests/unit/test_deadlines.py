@@ -26,7 +26,7 @@ from ray_jobs_client.errors import (
     HostNotFoundError,
     TLSError,
 )
-from ray_jobs_client.transport import Deadline, RetryPolicy
+from ray_jobs_client.retry import Deadline, RetryPolicy
 
 QUICK = RetryPolicy(max_retries=5, backoff_initial=0.01, backoff_max=0.01)
 T = 0.3

@@ -5,17 +5,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from ray_jobs_api.models import VersionResponse
-from ray_jobs_client import AsyncJobSubmissionClient, JobDetails, JobNotFoundError, JobStatus, JobType
-from ray_jobs_client._calls import _server_time
-from ray_jobs_client._core import Call, Pause
-from ray_jobs_client._flows import _delete_settle_delay
+from fake_job_server import ADDRESS, FakeJobServer, Respond
+from ray_jobs_client import JobDetails, JobNotFoundError, JobStatus, JobSubmissionClient, JobType
+from ray_jobs_client._async.jobs import _delete_settle_delay
+from ray_jobs_client._operations import server_time
 from ray_jobs_client.defaults import DELETE_SETTLE_SECONDS
-from ray_jobs_client.errors import ServerError
 
 NOW = 1_795_644_504.0  # a server clock reading (epoch seconds)
 
@@ -55,12 +52,21 @@ def test_waits_out_the_rest_of_the_settle_time(
     assert _delete_settle_delay(_job("SUCCEEDED", NOW - ended_ago), NOW) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("status", ["PENDING", "RUNNING", "STOPPED_BY_A_NEWER_RAY"])
+@pytest.mark.parametrize(
+    ("status", "end_time"), [("PENDING", NOW), ("RUNNING", NOW), ("STOPPED_BY_A_NEWER_RAY", None)]
+)
 def test_a_job_that_has_not_ended_is_deleted_at_once(
-    local_clock: Callable[[float], None], status: str
+    local_clock: Callable[[float], None], status: str, end_time: float | None
 ) -> None:
-    """The server refuses (or judges) those deletes itself; waiting would only delay its answer."""
-    assert _delete_settle_delay(_job(status, NOW), NOW) == 0.0
+    """The server refuses (or judges) those deletes itself; waiting would only delay its answer. A
+    status this client does not know means a running job until the job has an end time."""
+    assert _delete_settle_delay(_job(status, end_time), NOW) == 0.0
+
+
+def test_a_job_in_an_unknown_status_with_an_end_time_has_ended(local_clock: Callable[[float], None]) -> None:
+    assert _delete_settle_delay(_job("STOPPED_BY_A_NEWER_RAY", NOW), NOW) == pytest.approx(
+        DELETE_SETTLE_SECONDS - 0.25
+    )
 
 
 def test_a_terminal_job_without_end_time_is_deleted_at_once(local_clock: Callable[[float], None]) -> None:
@@ -107,88 +113,64 @@ def test_without_a_date_header_the_local_clock_is_used(local_clock: Callable[[fl
     ],
 )
 def test_server_time_comes_from_the_date_header(headers: dict[str, str], expected: float | None) -> None:
-    assert _server_time(headers) == expected
-
-
-def _client_of(ray_version: str) -> AsyncJobSubmissionClient:
-    """An async client (constructing one does no I/O, so its flows can be driven by hand) that has
-    already asked the server its version."""
-    client = AsyncJobSubmissionClient("http://127.0.0.1:9")
-    client._server_version = VersionResponse(version="4", ray_version=ray_version, ray_commit="0" * 40)
-    return client
+    assert server_time(headers) == expected
 
 
 @pytest.fixture
-def client() -> Iterator[AsyncJobSubmissionClient]:
-    client = _client_of("2.60.0")
-    yield client
-    asyncio.run(client.aclose())
+def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The pauses the sync client's delete takes (recorded, not slept)."""
+    taken: list[float] = []
+    monkeypatch.setattr("ray_jobs_client._sync.jobs.sleep", taken.append)
+    return taken
+
+
+def _delete(ray_version: str, status: str, ended_ago: float) -> list[str]:
+    """Delete a job of the fake server that ended ``ended_ago`` seconds ago; the requests sent."""
+    server = FakeJobServer(ray_version=ray_version)
+    server.add_job("job", status=status, ended_ago=ended_ago)
+    with JobSubmissionClient(ADDRESS, http_client=server.http_client()) as client:
+        assert client.delete_job("job") is True
+    return [request.route for request in server.after_connect()]
 
 
 @pytest.mark.parametrize(("ray_version", "settles"), [("2.9.3", False), ("2.49.2", False), ("2.50.0", True)])
 def test_only_releases_that_recreate_deleted_records_get_the_settle_wait(
-    local_clock: Callable[[float], None], ray_version: str, settles: bool
+    ray_version: str, settles: bool, pauses: list[float]
 ) -> None:
-    """Measured live (releases.DELETE_RACE_SINCE): records came back from 2.50 on, never before. Every
-    release gets the look-up (it proves the job existed before the DELETE); only 2.50+ waits."""
-    client = _client_of(ray_version)
-    try:
-        flow = client._delete_flow("job")
-        lookup = next(flow)
-        assert isinstance(lookup, Call)
-        assert (lookup.method, lookup.path) == ("GET", "/api/jobs/job")
-        after = flow.send((_job("SUCCEEDED", NOW - 0.5), NOW))
-        if settles:
-            assert isinstance(after, Pause)
-        else:
-            assert isinstance(after, Call)
-            assert (after.method, after.path) == ("DELETE", "/api/jobs/job")
-    finally:
-        asyncio.run(client.aclose())
+    """Measured live (releases.DELETE_RACE_SINCE): records came back from 2.50 on, never before."""
+    assert _delete(ray_version, "SUCCEEDED", ended_ago=0.5) == ["GET /api/jobs/{id}", "DELETE /api/jobs/{id}"]
+    assert bool(pauses) == settles
 
 
-def test_delete_flow_pauses_then_deletes_a_job_that_just_ended(
-    client: AsyncJobSubmissionClient, local_clock: Callable[[float], None]
-) -> None:
-    flow = client._delete_flow("job")
-    lookup = next(flow)
-    assert (lookup.method, lookup.path, lookup.reads_headers) == ("GET", "/api/jobs/job", True)
-    pause = flow.send((_job("SUCCEEDED", NOW - 0.5), NOW))
-    assert isinstance(pause, Pause)
-    assert pause.seconds == pytest.approx(DELETE_SETTLE_SECONDS - 0.75)
-    delete = flow.send(None)
-    assert (delete.method, delete.path) == ("DELETE", "/api/jobs/job")
-    with pytest.raises(StopIteration) as done:
-        flow.send(True)
-    assert done.value.value is True
+def test_a_job_that_just_ended_is_deleted_after_the_rest_of_the_settle_time(pauses: list[float]) -> None:
+    _delete("2.60.0", "SUCCEEDED", ended_ago=0.5)
+    (pause,) = pauses
+    assert DELETE_SETTLE_SECONDS - 1.5 <= pause <= DELETE_SETTLE_SECONDS - 0.5
 
 
-def test_delete_flow_of_an_old_job_does_not_pause(
-    client: AsyncJobSubmissionClient, local_clock: Callable[[float], None]
-) -> None:
-    flow = client._delete_flow("job")
-    next(flow)
-    delete = flow.send((_job("FAILED", NOW - 3600), NOW))
-    assert isinstance(delete, Call) and delete.method == "DELETE"
+def test_an_old_job_is_deleted_without_a_pause(pauses: list[float]) -> None:
+    assert _delete("2.60.0", "FAILED", ended_ago=3600) == ["GET /api/jobs/{id}", "DELETE /api/jobs/{id}"]
+    assert pauses == []
 
 
-def test_delete_flow_raises_the_look_ups_404_without_sending_the_delete(
-    client: AsyncJobSubmissionClient,
-) -> None:
+def test_the_delete_is_sent_when_the_lookup_fails() -> None:
+    """An error answer to the look-up (here a 500) is reported by the DELETE itself, as Ray's client would."""
+    server = FakeJobServer()
+    server.add_job("job", status="FAILED")
+    server.fail(Respond(500, "boom"), when="GET /api/jobs/{id}", times=99)
+    with JobSubmissionClient(ADDRESS, http_client=server.http_client(), retries=0) as client:
+        assert client.delete_job("job") is True
+    assert "job" not in server.jobs
+
+
+def test_a_job_the_look_up_does_not_find_is_not_found_without_a_delete() -> None:
     """No job under that id: the server's 404 to the look-up is raised as is. The DELETE would answer
     the same (the server resolves the id alike for both routes), and its answer could be lost."""
-    flow = client._delete_flow("job")
-    next(flow)
-    missing = JobNotFoundError(404, "Job job does not exist", method="GET", path="/api/jobs/job")
-    with pytest.raises(JobNotFoundError) as caught:
-        flow.throw(missing)
-    assert caught.value is missing
-
-
-def test_delete_flow_sends_the_delete_when_the_lookup_fails(client: AsyncJobSubmissionClient) -> None:
-    """Any other error answer proves nothing either way: the DELETE itself is sent, and reports."""
-    flow = client._delete_flow("job")
-    next(flow)
-    failed = ServerError(500, "Server got itself in trouble", method="GET", path="/api/jobs/job")
-    delete = flow.throw(failed)
-    assert isinstance(delete, Call) and delete.method == "DELETE"
+    server = FakeJobServer()
+    with (
+        JobSubmissionClient(ADDRESS, http_client=server.http_client()) as client,
+        pytest.raises(JobNotFoundError, match="Job job does not exist") as caught,
+    ):
+        client.delete_job("job")
+    assert caught.value.method == "GET"
+    assert [request.route for request in server.after_connect()] == ["GET /api/jobs/{id}"]

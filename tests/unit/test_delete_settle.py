@@ -17,7 +17,7 @@ import pytest
 from fake_job_server import Connect, FakeJobServer, LoseResponse, Refuse, Respond
 from ray_jobs_client.defaults import DELETE_SETTLE_SECONDS
 from ray_jobs_client.errors import APIConnectionError, JobNotFoundError, JobNotTerminalError
-from ray_jobs_client.transport import RetryPolicy
+from ray_jobs_client.retry import RetryPolicy
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -16,7 +16,7 @@ from ray_jobs_client import (
     JobNotTerminalError,
     JobSubmissionClient,
 )
-from ray_jobs_client._core import error_for_status
+from ray_jobs_client._responses import error_for_status
 from ray_jobs_client.errors import (
     APIStatusError,
     BadRequestError,

@@ -18,12 +18,12 @@ import httpx
 import pytest
 from fake_job_server import ADDRESS, FakeJobServer, Refuse
 from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
+from ray_jobs_client.checks import MAX_SUBMISSION_ID_BYTES
 from ray_jobs_client.errors import (
     APIConnectionError,
     ClientClosedError,
     JobsClientError,
 )
-from ray_jobs_client.ids import MAX_SUBMISSION_ID_BYTES
 
 
 @pytest.fixture

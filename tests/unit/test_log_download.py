@@ -14,7 +14,7 @@ import pytest
 from fake_job_server import Connect, CutBody, FakeJobServer, Respond
 from ray_jobs_client.errors import JobNotFoundError
 from ray_jobs_client.outage import OutagePolicy
-from ray_jobs_client.transport import RetryPolicy
+from ray_jobs_client.retry import RetryPolicy
 
 pytestmark = pytest.mark.timeout(60)
 

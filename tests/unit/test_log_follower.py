@@ -22,7 +22,7 @@ from ray_jobs_client.errors import (
 )
 from ray_jobs_client.logs import TailPolicy
 from ray_jobs_client.outage import OutagePolicy
-from ray_jobs_client.transport import RetryPolicy
+from ray_jobs_client.retry import RetryPolicy
 
 pytestmark = pytest.mark.timeout(60)
 

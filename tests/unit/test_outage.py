@@ -21,7 +21,7 @@ from ray_jobs_client.errors import (
     ServerUnreachableError,
 )
 from ray_jobs_client.outage import Outage, OutagePolicy
-from ray_jobs_client.transport import RetryPolicy
+from ray_jobs_client.retry import RetryPolicy
 
 FAST = OutagePolicy(patience=30.0, backoff_initial=0.001, backoff_max=0.001, vanished_recheck_pause=0.001)
 NO_RETRIES = RetryPolicy(max_retries=0)

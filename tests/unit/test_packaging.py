@@ -24,6 +24,8 @@ from ray_jobs_client import packaging
 from ray_jobs_client.errors import PackageTooLargeError, PackagingError
 from ray_jobs_client.packaging import (
     Package,
+    _digest,
+    _plan,
     get_uri_for_directory,
     get_uri_for_package,
     plan_uploads,
@@ -103,7 +105,7 @@ def ray_pkg() -> Any:
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RAY_RUNTIME_ENV_IGNORE_GITIGNORE", raising=False)
     monkeypatch.delenv("RAY_OVERRIDE_RUNTIME_ENV_DEFAULT_EXCLUDES", raising=False)
-    monkeypatch.setattr(packaging, "_warned_default_excludes", set())
+    monkeypatch.setattr(_plan, "_warned_default_excludes", set())
 
 
 DEFAULTS = [".git", ".venv", "venv", "__pycache__"]
@@ -785,9 +787,9 @@ def test_package_is_immutable(workspace: Path) -> None:
 
 
 def test_streams_in_bounded_chunks(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(workspace / "project" / "big.dat", b"\1" * (3 * packaging._CHUNK + 5))
+    write(workspace / "project" / "big.dat", b"\1" * (3 * _digest._CHUNK + 5))
     reads: list[int] = []
-    real_copy = packaging._copy_chunks
+    real_copy = _digest._copy_chunks
 
     def spy(source: Any, consumers: Any, path: Path) -> None:
         real_read = source.read
@@ -800,9 +802,9 @@ def test_streams_in_bounded_chunks(workspace: Path, monkeypatch: pytest.MonkeyPa
 
         real_copy(Reader(), consumers, path)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(packaging, "_copy_chunks", spy)
+    monkeypatch.setattr(_digest, "_copy_chunks", spy)
     get_uri_for_directory(workspace / "project")
-    assert reads and all(0 < n <= packaging._CHUNK for n in reads)
+    assert reads and all(0 < n <= _digest._CHUNK for n in reads)
 
 
 if sys.platform == "win32":  # pragma: no cover - the trees use symlinks and POSIX names

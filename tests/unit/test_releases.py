@@ -11,10 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
-from ray_jobs_api.models import VersionResponse
+from fake_job_server import ADDRESS, FakeJobServer, Received
 from ray_jobs_client import JobSubmissionClient
-from ray_jobs_client._core import Call, run_flow
-from ray_jobs_client.async_client import AsyncJobSubmissionClient
 from ray_jobs_client.errors import UnsupportedServerError
 from ray_jobs_client.releases import (
     ENTRYPOINT_LABEL_SELECTOR,
@@ -43,19 +41,12 @@ SUBMIT_DEFAULTS: dict[str, Any] = {
 }
 
 
-def _submit(ray_version: str, **kwargs: Any) -> list[Call[Any]]:
-    """Run the submit flow against a server of ``ray_version``; return the calls it made."""
-    # Constructing the async client does no I/O, so its flows can be driven by hand.
-    client = AsyncJobSubmissionClient("http://127.0.0.1:9")
-    client._server_version = VersionResponse(version="4", ray_version=ray_version, ray_commit="0" * 40)
-    sent: list[Call[Any]] = []
-
-    def perform(call: Call[Any]) -> Any:
-        sent.append(call)
-        return "rjc-unit"
-
-    run_flow(client._submit_flow(**{**SUBMIT_DEFAULTS, **kwargs}), perform)
-    return sent
+def _submit(ray_version: str, **kwargs: Any) -> list[Received]:
+    """Submit to a fake server of ``ray_version``; return the POSTs that reached it."""
+    server = FakeJobServer(ray_version=ray_version)
+    with JobSubmissionClient(ADDRESS, http_client=server.http_client()) as client:
+        client.submit_job(**{**SUBMIT_DEFAULTS, **kwargs})
+    return [request for request in server.after_connect() if request.method == "POST"]
 
 
 @pytest.mark.parametrize(
@@ -97,17 +88,16 @@ def test_a_field_the_server_is_too_old_for_is_refused_before_io(
     assert isinstance(error, RuntimeError)  # what Ray's client raises there
     # The same call against the first release that has the field is sent, with the field.
     (call,) = _submit(f"{major}.{minor}.0", **kwargs)
-    assert call.method == "POST"
-    sent = call.kwargs["body"].to_dict()
+    sent = call.json()
     assert {name: sent[name] for name in kwargs} == kwargs
 
 
 def test_an_empty_label_selector_is_left_out_for_a_server_without_the_field() -> None:
     """``{}`` selects nothing, and a 2.53 server would refuse the key itself with a TypeError (400)."""
     (old,) = _submit("2.53.0", entrypoint_label_selector={})
-    assert "entrypoint_label_selector" not in old.kwargs["body"].to_dict()
+    assert "entrypoint_label_selector" not in old.json()
     (new,) = _submit("2.54.0", entrypoint_label_selector={})
-    assert new.kwargs["body"].to_dict()["entrypoint_label_selector"] == {}
+    assert new.json()["entrypoint_label_selector"] == {}
 
 
 def test_zero_resources_need_no_check() -> None:
@@ -122,10 +112,9 @@ def test_zero_resources_need_no_check() -> None:
 def test_a_server_older_than_any_tested_release_is_named_in_a_warning(
     ray_version: str, warned: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
-    client = JobSubmissionClient.__new__(JobSubmissionClient)
-    version = VersionResponse(version="4", ray_version=ray_version, ray_commit="0" * 40)
+    server = FakeJobServer(ray_version=ray_version)
     with caplog.at_level("WARNING", logger="ray_jobs_client"):
-        run_flow(client._connect_flow(), lambda call: version)
+        JobSubmissionClient(ADDRESS, http_client=server.http_client()).close()
     expected = (
         f"Ray {ray_version} is running on the cluster; this client is tested against Ray {OLDEST_TESTED}"
     )

@@ -22,7 +22,7 @@ from ray_jobs_client.errors import (
     JobNotFoundError,
     ServerError,
 )
-from ray_jobs_client.transport import TRANSIENT_STATUSES, RetryPolicy, retry_after_seconds
+from ray_jobs_client.retry import TRANSIENT_STATUSES, RetryPolicy, retry_after_seconds
 
 pytestmark = pytest.mark.timeout(60)
 

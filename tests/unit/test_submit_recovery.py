@@ -4,7 +4,7 @@ call created it.
 The submission id is fixed before the first attempt. A caller's id is looked up just before the
 first attempt (a generated one is new by construction); when a retry then hears "already exists",
 the job is this call's only if it did not exist before and now holds what this call sent
-(``_flows.Flows._submit_once``). A job that was there before — an old finished ``nightly-1`` — is the
+(``_async/jobs.py``, ``submit``). A job that was there before — an old finished ``nightly-1`` — is the
 server's "already exists", exactly as without the lost response. The same against a live head behind
 a proxy: ``tests/faults/test_faults.py`` (``test_lost_submit_response_creates_exactly_one_job``,
 ``test_resubmitting_a_finished_job_whose_reply_is_lost_is_already_exists``).
@@ -19,11 +19,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from fake_job_server import Connect, FakeJobServer, LoseResponse, Refuse, Respond
-from ray_jobs_api.models import VersionResponse
-from ray_jobs_client import AsyncJobSubmissionClient, JobDetails, JobStatus, JobType
-from ray_jobs_client._core import Call, run_flow
 from ray_jobs_client.errors import APIConnectionError, JobAlreadyExistsError
-from ray_jobs_client.transport import RetryPolicy
+from ray_jobs_client.retry import RetryPolicy
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -188,14 +185,21 @@ def test_an_existing_job_of_someone_else_is_not_taken_for_ours(
     assert _routes(server) == [LOOK_UP, SUBMIT]
 
 
+@pytest.mark.parametrize(
+    ("first_answer", "looked_again"),
+    [(Respond(503, "busy"), False), (GATEWAY_TIMEOUT, True)],
+    ids=["503 (not acted on)", "504 (may have been)"],
+)
 def test_a_job_created_by_someone_else_between_two_attempts_is_an_error(
-    server: FakeJobServer, connect: Connect
+    server: FakeJobServer, connect: Connect, first_answer: Respond, looked_again: bool
 ) -> None:
-    """The first attempt fails with a 503 (nothing created); before the retry, another client takes
-    the id. The retry's "already exists" is checked, and the job found is not ours."""
+    """The first attempt fails (nothing created); before the retry, another client takes the id. The
+    retry's "already exists" is raised. After a 503 the server did not act, so the answer stands as
+    it is; after a gateway's 504 the first attempt may have reached the server, so the job is looked
+    at, and it is not ours."""
     client = connect(retries=QUICK)
     server.fail(
-        Respond(503, "busy"),
+        first_answer,
         when=SUBMIT,
         afterwards=lambda: server.add_job("rjc-raced", entrypoint="echo theirs"),
     )
@@ -204,7 +208,7 @@ def test_a_job_created_by_someone_else_between_two_attempts_is_an_error(
         client.submit_job(entrypoint="echo ours", submission_id="rjc-raced")
 
     assert server.jobs["rjc-raced"].entrypoint == "echo theirs"
-    assert _routes(server) == [LOOK_UP, SUBMIT, SUBMIT, LOOK_UP]
+    assert _routes(server) == [LOOK_UP, SUBMIT, SUBMIT] + ([LOOK_UP] if looked_again else [])
 
 
 @pytest.mark.parametrize("lost", [False, True], ids=["answered", "response_lost"])
@@ -291,52 +295,34 @@ def test_the_deprecated_job_id_is_looked_up_as_a_submission_id(
     assert _routes(server) == [LOOK_UP, SUBMIT, SUBMIT]
 
 
-def test_an_id_that_names_another_jobs_ray_job_id_proves_nothing() -> None:
+@dataclass
+class AnswerJob:
+    """Answer a look-up with this job record (the server's look-up found another job)."""
+
+    record: dict[str, object]
+
+    def apply(
+        self, server: FakeJobServer, request: httpx.Request, serve: Callable[[], httpx.Response]
+    ) -> httpx.Response:
+        return httpx.Response(200, json=self.record)
+
+
+def test_an_id_that_names_another_jobs_ray_job_id_proves_nothing(
+    server: FakeJobServer, connect: Connect
+) -> None:
     """The server looks an id up as a Ray job id first: a look-up of ``02000000`` may find another
     submission whose driver has that job id. Whether a submission ``02000000`` exists is then not
     known, so a retry's "already exists" is raised (and no second look-up is made)."""
-    client = AsyncJobSubmissionClient("http://127.0.0.1:9")  # no I/O: its flow is driven by hand
-    client._server_version = VersionResponse(version="4", ray_version="2.60.0", ray_commit="0" * 40)
-    other = JobDetails(
-        type=JobType("SUBMISSION"),
-        status=JobStatus("RUNNING"),
-        entrypoint="echo hi",
-        job_id="02000000",
-        submission_id="raysubmit_other",
-    )
-    already = JobAlreadyExistsError(500, "ValueError: Job with submission_id 02000000 already exists.")
-    answers: list[object] = [
-        (other, None),
-        APIConnectionError("Server disconnected without sending a response."),
-        already,
-    ]
-    sent: list[tuple[str, str]] = []
+    server.add_job("raysubmit_other", entrypoint="echo theirs")
+    other = {**server.jobs["raysubmit_other"].details(), "job_id": "02000000"}
+    client = connect(retries=QUICK)
+    server.fail(AnswerJob(other), when=LOOK_UP)
+    server.fail(LoseResponse(), when=SUBMIT)
 
-    def perform(call: Call[object]) -> object:
-        sent.append((call.method, call.path))
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+    with pytest.raises(JobAlreadyExistsError):
+        client.submit_job(entrypoint="echo hi", submission_id="02000000")
 
-    flow = client._submit_flow(
-        entrypoint="echo hi",
-        job_id=None,
-        runtime_env=None,
-        metadata=None,
-        submission_id="02000000",
-        entrypoint_num_cpus=None,
-        entrypoint_num_gpus=None,
-        entrypoint_memory=None,
-        entrypoint_resources=None,
-        entrypoint_label_selector=None,
-        upload_progress=None,
-    )
-    with pytest.raises(JobAlreadyExistsError) as caught:
-        run_flow(flow, perform)
-
-    assert caught.value is already
-    assert sent == [("GET", "/api/jobs/02000000"), ("POST", "/api/jobs/"), ("POST", "/api/jobs/")]
+    assert [r.route for r in server.after_connect()] == [LOOK_UP, SUBMIT, SUBMIT]
 
 
 def test_retries_0_leaves_a_lost_response_to_the_caller(server: FakeJobServer, connect: Connect) -> None:

@@ -5,7 +5,7 @@ from ray_jobs_client import JobSubmissionClient   # instead of ray.job_submissio
 
 from typing import TYPE_CHECKING, Any
 
-from ._base import __version__
+from ._settings import __version__
 from .client import JobSubmissionClient
 from .errors import (
     APIConnectionError,
@@ -29,7 +29,7 @@ from .errors import (
 from .logs import TailPolicy
 from .models import DriverInfo, JobDetails, JobInfo, JobStatus, JobType
 from .outage import OutagePolicy
-from .transport import RetryPolicy
+from .retry import RetryPolicy
 
 if TYPE_CHECKING:
     from .async_client import AsyncJobSubmissionClient

@@ -1,15 +1,15 @@
-"""Waiting for many jobs at once (``as_completed``), written once for both clients.
+"""What ``as_completed`` knows about the jobs it waits for, and what it asks next (no I/O).
 
 A script that submits 200 jobs and waits for each on its own sends 200 ``GET /api/jobs/{id}`` per
 round to a dashboard that users already find overloaded by polling. One ``GET /api/jobs/`` answers
 for every job on the cluster, but its price grows with the number of records the cluster keeps: for
 3 jobs on a cluster of 20,000 records, three small GETs are far cheaper. So each round chooses (see
-:meth:`Completion.lists_this_round`): one list when ``waited > 1 + records * LISTED_RECORD_COST``, else
-one GET per job — where ``records`` is how many jobs the last list returned and
-:data:`LISTED_RECORD_COST` what one listed record costs the server next to one GET (measured). Until a
-list has been seen its size is unknown: a list is tried first only when at least
-:data:`FIRST_LIST_MIN_JOBS` jobs are waited on, a one-off price no greater than one refresh of the
-dashboard's own jobs page.
+:meth:`Completion.lists_this_round`): one list when ``waited > 1 + records * LISTED_RECORD_COST``,
+else one GET per job — where ``records`` is how many jobs the last list returned and
+:data:`~ray_jobs_client.defaults.LISTED_RECORD_COST` what one listed record costs the server next
+to one GET (measured). Until a list has been seen its size is unknown: a list is tried first only
+when at least :data:`~ray_jobs_client.defaults.FIRST_LIST_MIN_JOBS` jobs are waited on, a one-off
+price no greater than one refresh of the dashboard's own jobs page.
 
 A job is found in a list by its submission id. One that the list does not show — deleted, or named by
 a Ray job id (``02000000``) rather than its submission id — is asked for with its own GET from then
@@ -20,48 +20,26 @@ Outages are ridden out as :meth:`~ray_jobs_client.JobSubmissionClient.wait_until
 (one :class:`~ray_jobs_client.outage.Outage` for the whole wait: one warning when the server is lost,
 one when it is back), within the caller's ``timeout``.
 
-:class:`Completion` holds every decision, free of I/O; :func:`completion_flow` checks the arguments
-(before anything is sent) and returns the flow that the clients drive with
-:func:`~ray_jobs_client._core.iterate_flow` / :func:`~ray_jobs_client._core.aiterate_flow`.
+:class:`Completion` holds every decision, free of I/O; ``_async/watch.py`` asks the server.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import logging
-import math
-import time
 from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import attrs
 
-from . import _calls
-from ._core import Emit, Flow, Pause, do
-from ._flows import _WaitOver
+from .checks import check_job_id
+from .defaults import FIRST_LIST_MIN_JOBS, LISTED_RECORD_COST
 from .errors import JobWaitTimeoutError
-from .ids import check_job_id
 from .models import JobDetails
 
 if TYPE_CHECKING:
-    from ._base import ClientBase
     from .outage import Outage
 
-__all__ = ["FIRST_LIST_MIN_JOBS", "LISTED_RECORD_COST", "Completion", "check_job_ids", "completion_flow"]
-
-logger = logging.getLogger("ray_jobs_client")
-
-#: What one record of ``GET /api/jobs/`` costs the server, as a fraction of one
-#: ``GET /api/jobs/{id}``. Measured on Ray 2.60 on an idle head (median of 15 lists and 30 GETs): a
-#: GET took 3.4-4.3 ms; lists of 10, 50 and 150 records took 6.4, 17.3 and 46.7 ms, i.e. one GET
-#: plus 1/16, 1/12 and 1/15 of a GET per record (about 460 bytes each).
-LISTED_RECORD_COST = 1 / 15
-
-#: While the cluster's number of records is unknown (no list seen yet), list only when waiting on at
-#: least this many jobs; fewer are asked for one by one.
-FIRST_LIST_MIN_JOBS = 8
+__all__ = ["Completion", "check_job_ids", "list_is_cheaper"]
 
 #: How many unfinished jobs a timeout's message names (all of them are in ``.unfinished``).
 _NAMED_IN_MESSAGE = 10
@@ -72,7 +50,7 @@ def check_job_ids(job_ids: object) -> list[str]:
 
     Raises :class:`TypeError` for a single string or a non-iterable, :class:`ValueError` for an
     empty collection, duplicates or an id the server cannot route (see
-    :func:`~ray_jobs_client.ids.check_job_id`).
+    :func:`~ray_jobs_client.checks.check_job_id`).
     """
     if isinstance(job_ids, str | bytes):
         raise TypeError(
@@ -93,14 +71,6 @@ def check_job_ids(job_ids: object) -> list[str]:
             f"{' …' if len(repeated) > 5 else ''}; each job is yielded once, so give each id once"
         )
     return ids
-
-
-def _check_seconds(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a number of seconds, got {type(value)}")
-    if not 0 < value < math.inf:
-        raise ValueError(f"{name} must be a positive, finite number of seconds, got {value}")
-    return float(value)
 
 
 @attrs.define
@@ -153,7 +123,7 @@ class Completion:
     def note(self, job_id: str, details: JobDetails) -> bool:
         """Record a job's current details; True when it has finished (and is no longer pending)."""
         self.seen.add(job_id)
-        if details.status.is_terminal():
+        if details.is_finished():
             del self.pending[job_id]
             return True
         self.pending[job_id] = str(details.status)
@@ -185,61 +155,3 @@ def list_is_cheaper(waited: int, list_size: int | None) -> bool:
     if list_size is None:
         return waited >= FIRST_LIST_MIN_JOBS
     return waited > 1 + list_size * LISTED_RECORD_COST
-
-
-def completion_flow(
-    client: ClientBase, job_ids: Iterable[str], timeout: float | None, poll: float
-) -> Flow[None]:
-    """Check the arguments now (before anything is sent), and return the flow that waits.
-
-    ``timeout`` counts from this call, as in :func:`concurrent.futures.as_completed`.
-    """
-    ids = check_job_ids(job_ids)
-    poll = _check_seconds("poll", poll)
-    if timeout is not None:
-        timeout = _check_seconds("timeout", timeout)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    return _completion(client, Completion.of(ids), timeout, deadline, poll)
-
-
-def _completion(
-    client: ClientBase, state: Completion, timeout: float | None, deadline: float | None, poll: float
-) -> Flow[None]:
-    outage = client._outage(f"waiting for {state.total} jobs to finish")
-    while True:
-        # _WaitOver: the caller's time ran out during an outage; the timeout below says so.
-        with contextlib.suppress(_WaitOver):
-            yield from _round(client, state, outage, deadline)
-        if not state.pending:
-            return
-        remaining = None if deadline is None else deadline - time.monotonic()
-        if timeout is not None and remaining is not None and remaining <= 0:
-            raise state.timeout_error(timeout, outage)
-        yield from do(Pause(poll if remaining is None else min(poll, remaining)))
-
-
-def _round(client: ClientBase, state: Completion, outage: Outage, deadline: float | None) -> Flow[None]:
-    """One look at every pending job; each one found finished is emitted at once."""
-    found: dict[str, JobDetails] = {}
-    if state.lists_this_round():
-        first = next(iter(state.pending))
-        jobs: list[JobDetails] = yield from client._through_outage(
-            outage, _calls.list_jobs, first, _left(deadline)
-        )
-        found = state.take_list(jobs)
-        logger.debug(
-            "Listed %d jobs: %d of %d waited on found there.", len(jobs), len(found), len(state.pending)
-        )
-    for job_id in list(state.pending):
-        details = found.get(job_id)
-        if details is None:
-            outage.job_seen = job_id in state.seen  # the tracker answers for the job asked about
-            details = yield from client._through_outage(
-                outage, functools.partial(_calls.get_job_info, job_id), job_id, _left(deadline)
-            )
-        if state.note(job_id, details):
-            yield from do(Emit(details))
-
-
-def _left(deadline: float | None) -> float | None:
-    return None if deadline is None else deadline - time.monotonic()

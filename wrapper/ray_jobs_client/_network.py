@@ -5,7 +5,7 @@ but every byte that arrives starts the wait again, so a server that sends a byte
 or body) or a TLS handshake one byte at a time never trips them. The one authority that sees every
 byte read or written is httpcore's *network backend*: this one wraps httpcore's own, and gives each
 operation — connect, TLS handshake, read, write — at most what is left of the current call's
-deadline (:data:`~ray_jobs_client.transport.io_deadline`, set by the retry transport around each
+deadline (:data:`io_deadline`, set by the retry transport around each
 attempt and by :class:`~ray_jobs_client.transport.BoundedResponse` around each read of a body),
 raising httpcore's matching timeout once it has passed. Outside a call (the log WebSocket once open,
 the streamed log download's body) nothing is set and each operation keeps its own timeout.
@@ -21,6 +21,7 @@ under the pool of an ``httpx.HTTPTransport`` or ``AsyncHTTPTransport`` (httpx 0.
 
 from __future__ import annotations
 
+import contextvars
 import ssl
 import time
 from collections.abc import Iterable
@@ -29,9 +30,15 @@ from typing import Any
 import httpcore
 import httpx
 
-from .transport import io_deadline
+__all__ = ["io_deadline", "with_deadlines"]
 
-__all__ = ["with_deadlines"]
+#: The deadline (``time.monotonic``) of the network operations under way in this thread or task, or
+#: None: read here at every connect, read, write and TLS handshake. Set by the retry transport while
+#: a request's attempt runs, and by :class:`~ray_jobs_client.transport.BoundedResponse` while a body
+#: is read.
+io_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "ray_jobs_client_io_deadline", default=None
+)
 
 #: Bytes written per ``write`` under a deadline: the sync backend restarts its timeout for each
 #: ``send``, so a large buffer is given in slices, each with what remains.

@@ -6,8 +6,6 @@ everything a client needs to open its connection pool, and nothing it opens.
 
 from __future__ import annotations
 
-import importlib.metadata
-import secrets
 import ssl
 from pathlib import Path
 from typing import Any
@@ -24,23 +22,30 @@ from .defaults import (
     MAX_RESPONSE_BYTES,
     TIMEOUT_SECONDS,
 )
-from .errors import RequestTypeError
 from .logs import TailPolicy
 from .outage import OutagePolicy
-from .transport import RetryPolicy
+from .retry import RetryPolicy
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "Settings",
     "__version__",
     "check_max_response_bytes",
-    "check_submit_types",
     "check_timeout",
-    "new_submission_id",
+    "package_version",
 ]
 
+
+def package_version() -> str:
+    """The installed distribution's version (defined once, in pyproject.toml)."""
+    import importlib.metadata
+
+    return importlib.metadata.version("ray-jobs-client")
+
+
 #: The installed distribution's version (defined once, in pyproject.toml).
-__version__ = importlib.metadata.version("ray-jobs-client")
+__version__ = package_version()
+
 
 #: The clients' default ``timeout`` (see :mod:`ray_jobs_client.defaults`).
 DEFAULT_TIMEOUT = httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
@@ -49,15 +54,6 @@ DEFAULT_TIMEOUT = httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS
 POOL_LIMITS = httpx.Limits(
     max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS
 )
-
-_SUBMISSION_ALPHABET = "".join(
-    c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" if c not in "IloO0"
-)
-
-
-def new_submission_id() -> str:
-    """A submission id in the server's own format (``raysubmit_`` + 16 random characters)."""
-    return "raysubmit_" + "".join(secrets.choice(_SUBMISSION_ALPHABET) for _ in range(16))
 
 
 def check_timeout(timeout: object) -> httpx.Timeout:
@@ -100,57 +96,6 @@ def ssl_verify(verify: str | bool, address: str) -> ssl.SSLContext | bool:
     if path.is_dir():
         return ssl.create_default_context(capath=str(path))
     return ssl.create_default_context(cafile=str(path))
-
-
-def check_submit_types(
-    *,
-    entrypoint: object,
-    submission_id: object,
-    job_id: object,
-    runtime_env: object,
-    metadata: object,
-    entrypoint_num_cpus: object,
-    entrypoint_num_gpus: object,
-    entrypoint_memory: object,
-    entrypoint_resources: object,
-    entrypoint_label_selector: object,
-) -> None:
-    """The server's type rules for a submission, checked before anything is sent (Ray's messages)."""
-    _check_type("entrypoint", entrypoint, str, "a string")
-    for name, value in (("submission_id", submission_id), ("job_id", job_id)):
-        if value is not None:
-            _check_type(name, value, str, "a string if provided")
-    if runtime_env is not None:
-        _check_mapping("runtime_env", runtime_env, object, "")
-    if metadata is not None:
-        _check_mapping("metadata", metadata, str, "strings")
-    for name, value in (
-        ("entrypoint_num_cpus", entrypoint_num_cpus),
-        ("entrypoint_num_gpus", entrypoint_num_gpus),
-    ):
-        if value is not None:
-            _check_type(name, value, (int, float), "a number")
-    if entrypoint_memory is not None:
-        _check_type("entrypoint_memory", entrypoint_memory, int, "an integer")
-    if entrypoint_resources is not None:
-        _check_mapping("entrypoint_resources", entrypoint_resources, (int, float), "numbers")
-    if entrypoint_label_selector is not None:
-        _check_mapping("entrypoint_label_selector", entrypoint_label_selector, str, "strings")
-
-
-def _check_type(name: str, value: object, kinds: type | tuple[type, ...], what: str) -> None:
-    if not isinstance(value, kinds):
-        raise RequestTypeError(f"{name} must be {what}, got {type(value)}")
-
-
-def _check_mapping(name: str, value: object, value_kinds: type | tuple[type, ...], values_what: str) -> None:
-    _check_type(name, value, dict, "a dict")
-    assert isinstance(value, dict)
-    for key, item in value.items():
-        if not isinstance(key, str):
-            raise RequestTypeError(f"{name} keys must be strings, got {type(key)}")
-        if not isinstance(item, value_kinds):
-            raise RequestTypeError(f"{name} values must be {values_what}, got {type(item)}")
 
 
 @attrs.frozen

@@ -88,6 +88,9 @@ class APIStatusError(JobsClientError, RuntimeError):
         self.path = path
         #: Seconds the server asked to wait before retrying (its ``Retry-After`` header), if any.
         self.retry_after = retry_after
+        #: True when an earlier attempt of this request may have reached the server before its reply
+        #: was lost (the transport retried it): this answer may then be about that attempt's work.
+        self.retried_after_send = False
         super().__init__(message or f"Request failed with status code {status_code}: {body}.")
 
     @property

@@ -13,8 +13,7 @@ done, never answers pings, and can be cut by proxies at any time. So the followe
   delivers what the stream sent, warns once, and ends when the job does, never failing because of
   the log (:func:`stream_closed_by_server`, :func:`warn_log_unsendable`).
 
-Decisions live in pure helpers here; :mod:`ray_jobs_client.client` and
-:mod:`ray_jobs_client.async_client` only add the I/O.
+Decisions live in pure helpers here; ``_async/follow.py`` (and its sync twin) adds the I/O.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from __future__ import annotations
 import codecs
 import json
 import logging
-import random
 import re
 from collections.abc import Mapping
 from urllib.parse import unquote
@@ -30,7 +28,8 @@ from urllib.parse import unquote
 import attrs
 
 from . import defaults
-from ._core import error_for_status
+from ._operations import get_job_logs, tail_job_logs_path
+from ._responses import error_for_status
 from .defaults import WEBSOCKET_READ_BYTES
 from .errors import (
     APIStatusError,
@@ -41,7 +40,7 @@ from .errors import (
     LogStreamError,
     UnexpectedResponseError,
 )
-from .transport import retry_after_seconds
+from .retry import backoff, retry_after_seconds
 
 __all__ = [
     "WEBSOCKET_READ_BYTES",
@@ -50,18 +49,10 @@ __all__ = [
     "LogsBodyDecoder",
     "TailPolicy",
     "stream_closed_by_server",
-    "tail_path",
     "warn_log_unsendable",
 ]
 
 logger = logging.getLogger("ray_jobs_client")
-
-
-def tail_path(job_id: str) -> str:
-    """The log WebSocket's path, the id percent-encoded as the generated endpoints encode it."""
-    from . import _calls
-
-    return _calls.tail_job_logs_path(job_id)
 
 
 @attrs.define
@@ -101,8 +92,7 @@ class TailPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Delay before reconnect number ``attempt`` (1-based): capped exponential with full jitter."""
-        ceiling = min(self.backoff_max, self.backoff_initial * (2 ** (attempt - 1)))
-        return random.uniform(ceiling / 2, ceiling)
+        return backoff(attempt, self.backoff_initial, self.backoff_max, floor=0.5)
 
     def give_up(self, job_id: str, attempt: int, reason: str) -> LogStreamError | None:
         """The error to raise once reconnecting has failed too often, else None."""
@@ -120,7 +110,7 @@ def upgrade_refusal(job_id: str, status_code: int, body: str) -> Exception | Non
     job, driver job, auth); ``None`` when the WebSocket itself is the problem (a proxy that does not
     pass upgrades), in which case the caller polls ``GET …/logs`` instead.
     """
-    path = unquote(tail_path(job_id))
+    path = unquote(tail_job_logs_path(job_id))
     error = error_for_status(status_code, body, method="GET", path=path, not_found=JobNotFoundError)
     # A route miss (`404: Not Found`) is a NotFoundError but not a JobNotFoundError: poll then.
     if isinstance(error, JobNotFoundError | BadRequestError | AuthenticationError):
@@ -174,9 +164,7 @@ class LogDownload:
     @property
     def url_path(self) -> str:
         """The path as sent (the id percent-encoded)."""
-        from . import _calls
-
-        return _calls.get_job_logs(self.job_id).url
+        return get_job_logs(self.job_id).url
 
     @property
     def path(self) -> str:

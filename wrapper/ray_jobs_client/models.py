@@ -12,10 +12,12 @@ decoding the JSON itself).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-from ray_jobs_api.models.job_details import JobDetails as _ApiJobDetails
+
+if TYPE_CHECKING:
+    from ray_jobs_api.models.job_details import JobDetails as _ApiJobDetails
 
 _Dict = dict  # `JobDetails.dict()` (Ray's API) shadows the builtin inside the class body
 
@@ -104,6 +106,13 @@ class JobDetails:
             out["driver_info"] = self.driver_info.dict()
         return out
 
+    def is_finished(self) -> bool:
+        """True once the job can no longer change: a terminal status, or a status this client does
+        not know with an ``end_time`` (the server sets it when a job moves into a terminal state)."""
+        if self.status in _STATUSES_KNOWN:
+            return self.status in TERMINAL_STATUSES
+        return bool(self.end_time)
+
     def to_json_dict(self) -> _Dict[str, Any]:
         """The job as plain JSON types, unknown fields included (what the server sent)."""
         out = {**self.extra, **self.dict()}
@@ -157,6 +166,7 @@ class JobInfo:
 _STATUSES: dict[str, JobStatus] = {member.value: member for member in JobStatus}
 _TYPES: dict[str, JobType] = {member.value: member for member in JobType}
 _KNOWN_FIELDS = frozenset(_DETAIL_FIELDS)
+_STATUSES_KNOWN = frozenset(_STATUSES.values())
 
 
 def job_details_from_json(data: object) -> JobDetails:
@@ -253,3 +263,35 @@ def _wrong(what: str, value: object, expected: str) -> TypeError:
 def job_details_from_api(api: _ApiJobDetails) -> JobDetails:
     """Convert a generated model into the public one (the same rules as :func:`job_details_from_json`)."""
     return job_details_from_json(api.to_dict())
+
+
+@attrs.frozen
+class ServerVersion:
+    """What a job server says of itself (``GET /api/version``), read tolerantly: only
+    ``ray_version`` is needed (Ray's own client reads nothing else before going on); every other
+    field is ``None`` when a server leaves it out, and anything more is kept in ``extra``."""
+
+    ray_version: str
+    #: The Jobs API version (``"4"`` since Ray 2.9).
+    version: str | None = None
+    ray_commit: str | None = None
+    #: The cluster's session: a restarted cluster has a new one (since Ray 2.32).
+    session_name: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+_VERSION_FIELDS = ("version", "ray_commit", "session_name")
+
+
+def server_version_from_json(data: object) -> ServerVersion:
+    """Read ``/api/version``'s JSON; ``TypeError`` when it has no ``ray_version`` string."""
+    if type(data) is not dict or type(data.get("ray_version")) is not str:
+        raise TypeError(f"expected an object with a ray_version string, got {_shown(data)}")
+    known = {name: data[name] for name in _VERSION_FIELDS if type(data.get(name)) is str}
+    extra = {key: value for key, value in data.items() if key != "ray_version" and key not in known}
+    return ServerVersion(ray_version=data["ray_version"], extra=extra, **known)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -2,7 +2,7 @@
 
 A job keeps running on the cluster when its dashboard restarts, an ingress reloads or a port-forward
 drops. Single calls (``get_job_status``, ``submit_job``…) keep their own bounded deadline (see
-:class:`~ray_jobs_client.transport.RetryPolicy`); the operations that watch a job for a long time —
+:class:`~ray_jobs_client.retry.RetryPolicy`); the operations that watch a job for a long time —
 the log followers, ``wait_until_finished``, ``iter_job_logs``' resume and the CLI built on them —
 instead keep trying through an outage for up to :attr:`OutagePolicy.patience` seconds, with capped,
 jittered backoff, saying once when the server is lost and once when it is back.
@@ -18,22 +18,15 @@ how long to pause, or raises once patience is spent.
 from __future__ import annotations
 
 import logging
-import random
 import time
 
 import attrs
 
 from . import defaults
 from .defaults import OUTAGE_PATIENCE as DEFAULT_OUTAGE_PATIENCE
-from .defaults import TRANSIENT_STATUSES, VANISHED_RECHECK_PAUSE, VANISHED_RECHECKS
-from .errors import (
-    PERMANENT_CONNECTION_ERRORS,
-    APIConnectionError,
-    JobNotFoundError,
-    JobsClientError,
-    ServerError,
-    ServerUnreachableError,
-)
+from .defaults import VANISHED_RECHECK_PAUSE, VANISHED_RECHECKS
+from .errors import JobNotFoundError, JobsClientError, ServerUnreachableError
+from .retry import backoff, is_outage
 
 __all__ = [
     "DEFAULT_OUTAGE_PATIENCE",
@@ -68,17 +61,7 @@ class OutagePolicy:
 
     def backoff(self, attempt: int) -> float:
         """Pause before attempt ``attempt + 1`` of an outage: capped exponential, full jitter above half."""
-        ceiling = min(self.backoff_max, self.backoff_initial * (2 ** min(attempt - 1, 30)))
-        return random.uniform(ceiling / 2, ceiling)
-
-
-def is_outage(error: BaseException) -> bool:
-    """Could this failure be the server being away for a while (rather than a definite answer)?"""
-    if isinstance(error, APIConnectionError):
-        return not isinstance(error, PERMANENT_CONNECTION_ERRORS)
-    return isinstance(error, ServerError) and (
-        error.status_code in TRANSIENT_STATUSES or "please try again later" in error.body
-    )
+        return backoff(attempt, self.backoff_initial, self.backoff_max, floor=0.5)
 
 
 @attrs.define

@@ -39,7 +39,7 @@ from typing import Any, Final
 from urllib.parse import urlparse
 
 from .errors import PackagingError, RuntimeEnvError, RuntimeEnvTypeError
-from .packaging import PackageField, uri_protocol, validate_package_uri
+from .packaging._uris import PackageField, uri_protocol, validate_package_uri
 
 __all__ = ["normalize_runtime_env"]
 

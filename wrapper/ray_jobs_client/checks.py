@@ -1,4 +1,6 @@
-"""Which job ids the job server can store and serve, checked before anything is sent.
+"""The argument checks every entry point shares: job ids, submission ids, and seconds.
+
+Which job ids the job server can store and serve is checked before anything is sent.
 
 The server names each job's driver log file after its submission id (``job-driver-<id>.log``) and
 routes ``/api/jobs/<id>`` after decoding the path. Measured on live heads: a submission id that is
@@ -12,7 +14,9 @@ are refused here with a :class:`ValueError`.
 
 from __future__ import annotations
 
-__all__ = ["MAX_SUBMISSION_ID_BYTES", "check_job_id", "check_submission_id"]
+import math
+
+__all__ = ["MAX_SUBMISSION_ID_BYTES", "check_job_id", "check_seconds", "check_submission_id"]
 
 #: 255 bytes of file name minus ``job-driver-`` and ``.log``.
 MAX_SUBMISSION_ID_BYTES = 240
@@ -54,3 +58,20 @@ def check_submission_id(submission_id: str, name: str = "submission_id") -> None
             f"{name} is {size} bytes long in UTF-8; the server allows at most {MAX_SUBMISSION_ID_BYTES} "
             f"(it names the job's log file after it): {submission_id[:40]!r}…"
         )
+
+
+def check_seconds(name: str, value: object, *, optional: bool = False) -> float | None:
+    """``value`` as seconds, if it is a positive, finite number (or None, when ``optional``).
+
+    :class:`TypeError` for anything but a number (a ``bool`` included), :class:`ValueError` for zero,
+    a negative number, NaN or infinity; the message names the parameter.
+    """
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(
+            f"{name} must be a number of seconds{' or None' if optional else ''}, got {type(value)}"
+        )
+    if not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a positive, finite number of seconds, got {value}")
+    return float(value)
