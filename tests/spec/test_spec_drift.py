@@ -237,3 +237,28 @@ def test_wrapper_on_an_unknown_status(fake_server: FakeJobServer, monkeypatch: p
         statuses = [job.status for job in client.list_jobs()]
         assert statuses == ["PAUSED", "SUCCEEDED"]
         assert statuses[1] is JobStatus.SUCCEEDED
+
+
+#: Records the client reads tolerantly (tests/unit/test_odd_records.py), each a drift of the server.
+_ODD_JOBS = {
+    "message missing": {key: value for key, value in JOB.items() if key != "message"},
+    "driver_exit_code missing": {key: value for key, value in JOB.items() if key != "driver_exit_code"},
+    "start_time as text": {**JOB, "start_time": "1795634288064"},
+    "pid as an integer": {
+        **JOB,
+        "driver_info": {"id": "02000000", "node_ip_address": "192.0.2.2", "pid": 6558},
+    },
+    "end_time of no usable type": {**JOB, "end_time": True},
+    "no status": {key: value for key, value in JOB.items() if key != "status"},
+}
+
+
+@pytest.mark.parametrize(
+    "fake_server", [([job], {}) for job in _ODD_JOBS.values()], ids=list(_ODD_JOBS), indirect=True
+)
+def test_what_the_wrapper_reads_tolerantly_is_drift(fake_server: FakeJobServer) -> None:
+    """The client's tolerance takes nothing from the drift check: it reads the raw answers."""
+    check = spec_drift.check_drift(fake_server.address)
+
+    kinds = {(finding.operation, finding.kind) for finding in check.findings}
+    assert kinds == {("list_jobs", "schema"), ("get_job_info", "schema")}, check.findings

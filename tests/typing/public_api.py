@@ -123,6 +123,7 @@ async def async_client(address: str) -> None:
 def models(details: JobDetails, info: JobInfo) -> None:
     assert_type(details.status, JobStatus)
     assert_type(details.status.is_terminal(), bool)
+    assert_type(details.is_finished(), bool)
     assert_type(details.type, JobType)
     assert_type(details.submission_id, str | None)
     assert_type(details.driver_info, DriverInfo | None)

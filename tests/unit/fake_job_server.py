@@ -16,6 +16,10 @@ Tests drive it in three ways:
   it :class:`Step` s that the server applies one per *tick*, as if the job ran: a tick follows each
   ``GET /api/jobs/{id}`` of the job (which shows it as it was), and comes each moment a log WebSocket
   has nothing left to send;
+* **records off the spec**: a job's :attr:`FakeJob.edits` change the record it is shown with (a key
+  left out with :data:`OMIT`, a number sent as text, a status of a newer Ray…), and
+  :attr:`FakeJobServer.stray_records` are listed after the jobs as they are (a record that is no
+  job): what a broken or newer server might send, which only the reading of records is tested on;
 * **faults**: :meth:`FakeJobServer.fail` scripts what goes wrong with the requests of a route: a
   lost response after the server acted (:class:`LoseResponse`), an answer instead of the server's
   (:class:`Respond`, e.g. 503 with ``Retry-After``, or a refused WebSocket upgrade), a body cut
@@ -47,6 +51,7 @@ from wsproto.frame_protocol import FrameProtocol
 
 __all__ = [
     "ADDRESS",
+    "OMIT",
     "TERMINAL",
     "AsyncDriver",
     "Connect",
@@ -118,6 +123,17 @@ def _traceback(last_line: str, nested: bool = False) -> str:
 # --------------------------------------------------------------------------- jobs
 
 
+class _Omit:
+    def __repr__(self) -> str:
+        return "OMIT"
+
+
+#: In :attr:`FakeJob.edits`: the key is left out of the record.
+OMIT: Any = _Omit()
+#: The statuses of a job that has not ended (a newer Ray's status may have ended it or not).
+_LIVE = ("PENDING", "RUNNING")
+
+
 @dataclass
 class Step:
     """One tick of a job's life: new log text, a new status, or the record vanishing (deleted by
@@ -126,6 +142,10 @@ class Step:
     log: str = ""
     status: str | None = None
     vanish: bool = False
+    #: Whether the new status ends the job (sets ``end_time``); by default, whether it is terminal.
+    ends: bool | None = None
+    #: The job's :attr:`FakeJob.edits` from this tick on (``None``: unchanged).
+    edits: dict[str, Any] | None = None
 
 
 @dataclass
@@ -143,21 +163,26 @@ class FakeJob:
     steps: list[Step] = field(default_factory=list)
     #: ``POST …/stop`` was accepted: the job becomes STOPPED at its next tick (fire-and-forget).
     stop_requested: bool = False
+    #: How the job's record departs from what a Ray 2.60 head sends: key → the value sent instead,
+    #: or :data:`OMIT` to leave the key out. Every answer that shows the job (its GET, the list) has it.
+    edits: dict[str, Any] = field(default_factory=dict)
 
-    def set_status(self, status: str, *, ended_ago: float = 0.0) -> None:
-        """Change the status; a terminal one sets ``end_time`` (``ended_ago`` seconds back)."""
+    def set_status(self, status: str, *, ended_ago: float = 0.0, ends: bool | None = None) -> None:
+        """Change the status; one that ends the job sets ``end_time`` (``ended_ago`` seconds back).
+        ``ends``: whether it does (a newer Ray's status, ``PREEMPTED``); by default, if it is terminal."""
         self.status = status
-        if status in TERMINAL:
+        if status in TERMINAL if ends is None else ends:
             self.end_time = _now_ms() - int(ended_ago * 1000)
 
     @property
     def terminal(self) -> bool:
-        return self.status in TERMINAL
+        """Over, as the server sees it: a terminal status, or a newer Ray's status that ended the job."""
+        return self.status in TERMINAL or (self.status not in _LIVE and self.end_time is not None)
 
     def details(self) -> dict[str, Any]:
-        """The 15 keys of JobDetails, in the server's order."""
+        """The 15 keys of JobDetails, in the server's order (changed by :attr:`edits`)."""
         started = self.status != "PENDING"
-        return {
+        record = {
             "type": "SUBMISSION",
             "job_id": "03000000" if started else None,
             "submission_id": self.submission_id,
@@ -176,6 +201,12 @@ class FakeJob:
             "driver_node_id": "ab" * 28 if started else None,
             "driver_exit_code": {"SUCCEEDED": 0, "FAILED": 1}.get(self.status),
         }
+        for key, value in self.edits.items():
+            if value is OMIT:
+                record.pop(key, None)
+            else:
+                record[key] = value
+        return record
 
 
 # --------------------------------------------------------------------------- faults
@@ -373,6 +404,9 @@ class FakeJobServer:
         self.requests: list[Received] = []
         self.rules: list[Rule] = []
         self.websockets: list[_LogFeed] = []
+        #: Listed after the jobs by ``GET /api/jobs/``, as they are: records that are no job (not an
+        #: object, no status…), as a broken server might send.
+        self.stray_records: list[Any] = []
         #: Ray ≥ 2.50 writes a job's record again (FAILED, ``Entrypoint not found.``) when it is
         #: deleted too soon after the job ended; this many seconds after ``end_time`` count as too
         #: soon (None: never, the default).
@@ -400,10 +434,21 @@ class FakeJobServer:
         log: str = "",
         steps: list[Step] | None = None,
         ended_ago: float = 60.0,
+        ends: bool | None = None,
+        edits: dict[str, Any] | None = None,
     ) -> FakeJob:
-        """A job already on the cluster (terminal ones ended ``ended_ago`` seconds ago)."""
-        job = FakeJob(submission_id, entrypoint, log=log, metadata={}, runtime_env={}, steps=steps or [])
-        job.set_status(status, ended_ago=ended_ago)
+        """A job already on the cluster (ended ``ended_ago`` seconds ago if ``status`` ends it: see
+        :meth:`FakeJob.set_status`), its record changed by ``edits`` (see :attr:`FakeJob.edits`)."""
+        job = FakeJob(
+            submission_id,
+            entrypoint,
+            log=log,
+            metadata={},
+            runtime_env={},
+            steps=steps or [],
+            edits=edits or {},
+        )
+        job.set_status(status, ended_ago=ended_ago, ends=ends)
         with self._lock:
             self.jobs[submission_id] = job
         return job
@@ -460,7 +505,9 @@ class FakeJobServer:
             step = job.steps.pop(0)
             job.log += step.log
             if step.status is not None:
-                job.set_status(step.status)
+                job.set_status(step.status, ends=step.ends)
+            if step.edits is not None:
+                job.edits = dict(step.edits)
             if step.vanish:
                 self.jobs.pop(job.submission_id, None)
             return True
@@ -591,7 +638,7 @@ class FakeJobServer:
         return self._json(200, {"job_id": submission_id, "submission_id": submission_id})
 
     def _list(self) -> httpx.Response:
-        return self._json(200, [job.details() for job in self.jobs.values()])
+        return self._json(200, [job.details() for job in self.jobs.values()] + self.stray_records)
 
     def _get(self, job_id: str) -> httpx.Response:
         job = self.jobs.get(job_id)

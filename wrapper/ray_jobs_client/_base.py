@@ -8,6 +8,7 @@ import httpx
 
 from ._flows import ProgressCallback
 from ._follow import LogFlows
+from ._reading import JobReader
 from ._settings import DEFAULT_TIMEOUT, Settings, __version__, new_submission_id
 from .defaults import OUTAGE_PATIENCE
 from .errors import ClientClosedError, JobsClientError
@@ -92,6 +93,7 @@ class ClientBase(LogFlows):
         """Take resolved settings (and the server's version, if known) and open the pool."""
         self._settings = settings
         self._server_version = server_version
+        self._reader = JobReader(settings.display_address)
         self._closed = False
         self._open()
 

@@ -3,7 +3,8 @@
 This is the only module that touches ``ray_jobs_api``'s endpoint functions and parsed models. Each
 operation's method and path come from the generated code (the spec), and each says here whether the
 transport may repeat it after a failure: all do but submit, delete and package uploads, which the
-client retries itself (see ``_flows.Flows._retrying``).
+client retries itself (see ``_flows.Flows._retrying``). The calls that return jobs read them with
+the client's :class:`~ray_jobs_client._reading.JobReader`.
 """
 
 from __future__ import annotations
@@ -47,9 +48,10 @@ from ray_jobs_api.models import (
 from ray_jobs_api.types import File
 
 from ._core import Call, call
+from ._reading import JobReader
 from .errors import NotFoundError
 from .ids import check_job_id
-from .models import JobDetails, JobStatus, job_details_from_json
+from .models import JobDetails, JobStatus
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -95,37 +97,27 @@ def submit_job(body: JobSubmitRequest) -> Call[str]:
     return call(_submit_job, {200: submission_id}, body=body, not_found=NotFoundError, repeatable=False)
 
 
-def list_jobs() -> Call[list[JobDetails]]:
+def list_jobs(reader: JobReader) -> Call[list[JobDetails]]:
     # `as_json`: the generated endpoint hands over the decoded body without building its models,
     # and each job is converted once, into the public model (a cluster may hold many thousands).
-    def details(parsed: Any) -> list[JobDetails]:
-        if not isinstance(parsed, list):
-            raise TypeError(f"expected a list, got {type(parsed).__name__}")
-        return [job_details_from_json(item) for item in parsed]
-
-    return call(_list_jobs, {200: details}, as_json=True, not_found=NotFoundError)
+    return call(_list_jobs, {200: reader.jobs}, as_json=True, not_found=NotFoundError)
 
 
-def get_job_info(job_id: str) -> Call[JobDetails]:
+def get_job_info(job_id: str, reader: JobReader) -> Call[JobDetails]:
     check_job_id(job_id)
-    return call(
-        _get_job_info,
-        {200: job_details_from_json},
-        as_json=True,
-        job_or_submission_id=job_id,
-    )
+    return call(_get_job_info, {200: reader.job}, as_json=True, job_or_submission_id=job_id)
 
 
-def get_job_status(job_id: str) -> Call[JobStatus]:
-    return _then(get_job_info(job_id), lambda details: details.status)
+def get_job_status(job_id: str, reader: JobReader) -> Call[JobStatus]:
+    return _then(get_job_info(job_id, reader), lambda details: details.status)
 
 
-def get_job_info_dated(job_id: str) -> Call[tuple[JobDetails, float | None]]:
+def get_job_info_dated(job_id: str, reader: JobReader) -> Call[tuple[JobDetails, float | None]]:
     """``get_job_info`` plus the server's clock (its ``Date`` header, epoch seconds; ``None`` if absent)."""
     check_job_id(job_id)
 
     def dated(parsed: Any, headers: Mapping[str, str]) -> tuple[JobDetails, float | None]:
-        return job_details_from_json(parsed), _server_time(headers)
+        return reader.job(parsed), _server_time(headers)
 
     return attrs.evolve(
         call(_get_job_info, {200: dated}, as_json=True, job_or_submission_id=job_id), reads_headers=True

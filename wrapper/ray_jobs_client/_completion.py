@@ -224,7 +224,7 @@ def _round(client: ClientBase, state: Completion, outage: Outage, deadline: floa
     if state.lists_this_round():
         first = next(iter(state.pending))
         jobs: list[JobDetails] = yield from client._through_outage(
-            outage, _calls.list_jobs, first, _left(deadline)
+            outage, functools.partial(_calls.list_jobs, client._reader), first, _left(deadline)
         )
         found = state.take_list(jobs)
         logger.debug(
@@ -235,7 +235,10 @@ def _round(client: ClientBase, state: Completion, outage: Outage, deadline: floa
         if details is None:
             outage.job_seen = job_id in state.seen  # the tracker answers for the job asked about
             details = yield from client._through_outage(
-                outage, functools.partial(_calls.get_job_info, job_id), job_id, _left(deadline)
+                outage,
+                functools.partial(_calls.get_job_info, job_id, client._reader),
+                job_id,
+                _left(deadline),
             )
         if state.note(job_id, details):
             yield from do(Emit(details))

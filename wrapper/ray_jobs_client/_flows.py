@@ -25,6 +25,7 @@ from ray_jobs_api.models import RuntimeEnv as ApiRuntimeEnv
 
 from . import _calls
 from ._core import Call, Flow, Pause, do
+from ._reading import JobReader
 from ._settings import Settings, check_submit_types, new_submission_id
 from .defaults import DELETE_SETTLE_SECONDS
 from .errors import (
@@ -72,6 +73,7 @@ class Flows:
 
     _settings: Settings
     _server_version: VersionResponse | None
+    _reader: JobReader
 
     def _connect_flow(self) -> Flow[None]:
         """Ray's constructor check: the server answers ``/api/version`` and runs Ray ≥ 2.0."""
@@ -269,7 +271,7 @@ class Flows:
         error: JobsClientError,
     ) -> Flow[str]:
         submission_id = str(body.submission_id)
-        existing = yield from do(_calls.get_job_info(submission_id))
+        existing = yield from do(_calls.get_job_info(submission_id, self._reader))
         if (existing.entrypoint, existing.metadata, existing.runtime_env) != (
             body.entrypoint,
             metadata,
@@ -303,7 +305,7 @@ class Flows:
 
     def _settle_before_delete(self, job_id: str) -> Flow[None]:
         try:
-            details, server_time = yield from do(_calls.get_job_info_dated(job_id))
+            details, server_time = yield from do(_calls.get_job_info_dated(job_id, self._reader))
         except APIStatusError:
             return  # no such job, or a server error: the DELETE itself reports it as Ray's client would
         delay = _delete_settle_delay(details, server_time)
@@ -340,7 +342,7 @@ class Flows:
     def _job_status_flow(self, outage: Outage, job_id: str) -> Flow[JobStatus]:
         """The job's status for a long-running operation: an outage of the server is ridden out."""
         details: JobDetails = yield from self._through_outage(
-            outage, lambda: _calls.get_job_info(job_id), job_id
+            outage, lambda: _calls.get_job_info(job_id, self._reader), job_id
         )
         return details.status
 
@@ -378,7 +380,7 @@ class Flows:
             remaining = None if deadline is None else deadline - time.monotonic()
             try:
                 details = yield from self._through_outage(
-                    outage, lambda: _calls.get_job_info(job_id), job_id, remaining
+                    outage, lambda: _calls.get_job_info(job_id, self._reader), job_id, remaining
                 )
             except _WaitOver:
                 pass

@@ -83,6 +83,7 @@ class AsyncJobSubmissionClient(ClientBase):
             )
         twin = cls.__new__(cls)
         twin._start(sync._settings, sync._server_version)
+        twin._reader = sync._reader  # the same client to the user: each oddity told once
         return twin
 
     # ------------------------------------------------------------------ plumbing
@@ -216,15 +217,15 @@ class AsyncJobSubmissionClient(ClientBase):
 
     async def get_job_info(self, job_id: str) -> JobDetails:
         """Everything the server knows about a job (by submission id or Ray job id)."""
-        return await self._send(_calls.get_job_info(job_id))
+        return await self._send(_calls.get_job_info(job_id, self._reader))
 
     async def list_jobs(self) -> list[JobDetails]:
         """All jobs on the cluster."""
-        return await self._send(_calls.list_jobs())
+        return await self._send(_calls.list_jobs(self._reader))
 
     async def get_job_status(self, job_id: str) -> JobStatus:
         """The job's current status."""
-        return await self._send(_calls.get_job_status(job_id))
+        return await self._send(_calls.get_job_status(job_id, self._reader))
 
     async def get_job_logs(self, job_id: str) -> str:
         """The job's whole log so far."""

@@ -146,15 +146,15 @@ class JobSubmissionClient(ClientBase):
 
     def get_job_info(self, job_id: str) -> JobDetails:
         """Everything the server knows about a job (by submission id or Ray job id)."""
-        return self._send(_calls.get_job_info(job_id))
+        return self._send(_calls.get_job_info(job_id, self._reader))
 
     def list_jobs(self) -> list[JobDetails]:
         """All jobs on the cluster."""
-        return self._send(_calls.list_jobs())
+        return self._send(_calls.list_jobs(self._reader))
 
     def get_job_status(self, job_id: str) -> JobStatus:
         """The job's current status."""
-        return self._send(_calls.get_job_status(job_id))
+        return self._send(_calls.get_job_status(job_id, self._reader))
 
     def get_job_logs(self, job_id: str) -> str:
         """The job's whole log so far."""
