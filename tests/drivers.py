@@ -11,12 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
+from ray_jobs_client import AsyncJobSubmissionClient, JobDetails, JobSubmissionClient
 
 
 class SyncDriver:
-    """A :class:`JobSubmissionClient`; ``follow`` and ``download`` collect :meth:`follow_job_logs`
-    and :meth:`iter_job_logs`. An ``owned`` httpx client (its ``http_client=``) is closed with it."""
+    """A :class:`JobSubmissionClient`; ``follow``, ``download`` and ``completed`` collect
+    :meth:`follow_job_logs`, :meth:`iter_job_logs` and :meth:`as_completed`. An ``owned`` httpx
+    client (its ``http_client=``) is closed with it."""
 
     kind = "sync"
 
@@ -38,6 +39,10 @@ class SyncDriver:
     def download(self, job_id: str) -> list[str]:
         return list(self.client.iter_job_logs(job_id))
 
+    def completed(self, job_ids: list[str], **kwargs: Any) -> list[JobDetails]:
+        """What :meth:`as_completed` yields, in order."""
+        return list(self.client.as_completed(job_ids, **kwargs))
+
     def close(self) -> None:
         self.client.close()
         if self.http is not None:
@@ -47,7 +52,8 @@ class SyncDriver:
 class AsyncDriver:
     """An :class:`AsyncJobSubmissionClient` driven from sync test code on one event loop (opening it
     runs ``async with``'s version check); ``follow`` collects :meth:`tail_job_logs`, ``download``
-    :meth:`iter_job_logs`. An ``owned`` httpx client (its ``http_client=``) is closed with it."""
+    :meth:`iter_job_logs`, ``completed`` :meth:`as_completed`. An ``owned`` httpx client (its
+    ``http_client=``) is closed with it."""
 
     kind = "async"
 
@@ -75,6 +81,14 @@ class AsyncDriver:
     def download(self, job_id: str) -> list[str]:
         async def collect() -> list[str]:
             return [piece async for piece in self.client.iter_job_logs(job_id)]
+
+        return self._runner.run(collect())
+
+    def completed(self, job_ids: list[str], **kwargs: Any) -> list[JobDetails]:
+        """What :meth:`as_completed` yields, in order."""
+
+        async def collect() -> list[JobDetails]:
+            return [details async for details in self.client.as_completed(job_ids, **kwargs)]
 
         return self._runner.run(collect())
 

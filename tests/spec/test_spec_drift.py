@@ -224,8 +224,8 @@ def test_wrapper_keeps_unknown_fields(fake_server: FakeJobServer, monkeypatch: p
 
 @pytest.mark.parametrize("fake_server", [([{**JOB, "status": "PAUSED"}, JOB], {})], indirect=True)
 def test_wrapper_on_an_unknown_status(fake_server: FakeJobServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A status from a newer Ray is kept (not terminal, so waiting goes on) and does not hide the
-    other jobs of a list."""
+    """A status from a newer Ray is kept (not terminal as a status; the job has ended since it has an
+    end_time, so a wait ends) and does not hide the other jobs of a list."""
     from ray_jobs_client import JobStatus, JobSubmissionClient
 
     _address_from_argument(monkeypatch)
@@ -234,6 +234,7 @@ def test_wrapper_on_an_unknown_status(fake_server: FakeJobServer, monkeypatch: p
         assert details.status == "PAUSED"
         assert isinstance(details.status, JobStatus)
         assert not details.status.is_terminal()
+        assert details.is_finished()
         statuses = [job.status for job in client.list_jobs()]
         assert statuses == ["PAUSED", "SUCCEEDED"]
         assert statuses[1] is JobStatus.SUCCEEDED

@@ -54,12 +54,25 @@ def test_waits_out_the_rest_of_the_settle_time(
     assert _delete_settle_delay(_job("SUCCEEDED", NOW - ended_ago), NOW) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("status", ["PENDING", "RUNNING", "STOPPED_BY_A_NEWER_RAY"])
+@pytest.mark.parametrize(
+    ("status", "end_time"),
+    [("PENDING", NOW), ("RUNNING", NOW), ("STOPPED_BY_A_NEWER_RAY", None), ("STOPPED_BY_A_NEWER_RAY", 0)],
+)
 def test_a_job_that_has_not_ended_is_deleted_at_once(
-    local_clock: Callable[[float], None], status: str
+    local_clock: Callable[[float], None], status: str, end_time: float | None
 ) -> None:
-    """The server refuses (or judges) those deletes itself; waiting would only delay its answer."""
-    assert _delete_settle_delay(_job(status, NOW), NOW) == 0.0
+    """The server refuses (or judges) those deletes itself; waiting would only delay its answer. A
+    status this client does not know has not ended without an end time (JobDetails.is_finished)."""
+    assert _delete_settle_delay(_job(status, end_time), NOW) == 0.0
+
+
+def test_a_job_in_an_unknown_status_with_an_end_time_waits_as_a_terminal_one(
+    local_clock: Callable[[float], None],
+) -> None:
+    """Ray sets end_time when a job moves into a terminal state: the record may be re-created too."""
+    assert _delete_settle_delay(_job("STOPPED_BY_A_NEWER_RAY", NOW), NOW) == pytest.approx(
+        DELETE_SETTLE_SECONDS - 0.25
+    )
 
 
 def test_a_terminal_job_without_end_time_is_deleted_at_once(local_clock: Callable[[float], None]) -> None:

@@ -153,7 +153,7 @@ class Completion:
     def note(self, job_id: str, details: JobDetails) -> bool:
         """Record a job's current details; True when it has finished (and is no longer pending)."""
         self.seen.add(job_id)
-        if details.status.is_terminal():
+        if details.is_finished():
             del self.pending[job_id]
             return True
         self.pending[job_id] = str(details.status)

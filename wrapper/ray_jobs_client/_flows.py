@@ -43,7 +43,7 @@ from .errors import (
 )
 from .ids import check_job_id, check_submission_id
 from .logs import LogDownload
-from .models import JobDetails, JobStatus
+from .models import JobDetails
 from .outage import Outage, is_outage
 from .releases import (
     DELETE_RACE_SINCE,
@@ -339,12 +339,13 @@ class Flows:
         logger.info("GET %s was cut (%s); downloading again, retry %d.", download.path, error, attempt)
         return self._settings.retry_policy.delay(attempt), attempt
 
-    def _job_status_flow(self, outage: Outage, job_id: str) -> Flow[JobStatus]:
-        """The job's status for a long-running operation: an outage of the server is ridden out."""
+    def _job_finished_flow(self, outage: Outage, job_id: str) -> Flow[bool]:
+        """Whether the job has ended (:meth:`JobDetails.is_finished`), for a long-running operation:
+        an outage of the server is ridden out."""
         details: JobDetails = yield from self._through_outage(
             outage, lambda: _calls.get_job_info(job_id, self._reader), job_id
         )
-        return details.status
+        return details.is_finished()
 
     def _upload(self, package: Package, upload_progress: ProgressCallback | None) -> Flow[None]:
         """PUT a package, retrying transient failures (the same bytes again: PUT overwrites)."""
@@ -366,7 +367,8 @@ class Flows:
         stop_on_timeout: bool,
         on_poll: Callable[[JobDetails], None] | None,
     ) -> Flow[JobDetails]:
-        """Poll the job until it is terminal; give up (optionally stopping it) after ``timeout``.
+        """Poll the job until it has ended (:meth:`JobDetails.is_finished`); give up (optionally
+        stopping it) after ``timeout``.
 
         An outage of the server is ridden out (see :mod:`ray_jobs_client.outage`) within ``timeout``.
         """
@@ -385,7 +387,7 @@ class Flows:
             except _WaitOver:
                 pass
             else:
-                if details.status.is_terminal():
+                if details.is_finished():
                     return details
                 if on_poll is not None:
                     on_poll(details)
@@ -486,7 +488,7 @@ def _session(version: VersionResponse | None) -> str | None:
 
 def _delete_settle_delay(details: JobDetails, server_time: float | None) -> float:
     """Seconds to wait before deleting ``details``' job so that Ray does not re-create its record."""
-    if not details.status.is_terminal() or details.end_time is None:
+    if not details.is_finished() or details.end_time is None:
         return 0.0  # a running job: the server refuses the delete anyway
     now = time.time()
     if server_time is not None:

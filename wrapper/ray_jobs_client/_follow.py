@@ -130,7 +130,7 @@ class LogFlows(Flows):
                 while True:
                     text = yield from do(Receive(policy.idle_check_interval))
                     if text is None:  # quiet for a while: is the job still running?
-                        if (yield from self._job_status_flow(outage, job_id)).is_terminal():
+                        if (yield from self._job_finished_flow(outage, job_id)):
                             break
                     elif fresh := cursor.accept(text):
                         failures = 0
@@ -152,7 +152,7 @@ class LogFlows(Flows):
             yield from do(CloseStream())
             # The stream's end is never trusted (a proxy's cut looks like the server's normal close):
             # the status decides, and a final download recovers what the stream did not deliver.
-            if (yield from self._job_status_flow(outage, job_id)).is_terminal():
+            if (yield from self._job_finished_flow(outage, job_id)):
                 yield from self._download_flow(job_id, cursor, outage)
                 return
             if closed_by_server:  # raises LogDecodeError if the server cannot read the log
@@ -170,7 +170,7 @@ class LogFlows(Flows):
     def _poll_flow(self, job_id: str, cursor: LogCursor, outage: Outage) -> Flow[None]:
         """Follow by downloading the log again every ``poll_interval`` (WebSockets refused)."""
         while True:
-            final = (yield from self._job_status_flow(outage, job_id)).is_terminal()  # then complete
+            final = yield from self._job_finished_flow(outage, job_id)  # then complete
             yield from self._download_flow(job_id, cursor, outage)
             if final:
                 return

@@ -10,7 +10,8 @@ and show the subcommand's usage.
 
 Exit codes are ``ray job``'s: ``submit`` exits 1 when the job it follows FAILED and 0 when it
 SUCCEEDED or was STOPPED; ``logs --follow`` exits 0 whatever the job's end; any error exits 1.
-``wait`` exits 0 when every job SUCCEEDED, 1 when some FAILED or were STOPPED (or on an error), and
+``wait`` exits 0 when every job SUCCEEDED, 1 when some FAILED or were STOPPED or ended in a status
+this client does not know (or on an error), and
 124 (as ``timeout(1)``) when ``--timeout`` passed first. A log
 the server cannot send (bytes that are not UTF-8) is not an error while following: what the stream
 sent is printed, a warning goes to stderr, and the command ends with the job's status.
@@ -477,18 +478,18 @@ def _log_job_end(out: Output, details: JobDetails) -> None:
         out.line(out.paint(f"Job '{job_id}' was stopped", YELLOW))
     else:
         why = (details.message or "").strip().splitlines()
-        out.line(out.paint(f"Job '{job_id}' failed", RED) + (f": {why[0]}" if why else ""))
+        # A status this client does not know (a newer Ray's) is named, never called a failure.
+        ended = "failed" if details.status == "FAILED" else f"ended in status {details.status}"
+        out.line(out.paint(f"Job '{job_id}' {ended}", RED) + (f": {why[0]}" if why else ""))
 
 
 def _log_wait_summary(out: Output, ended: dict[str, int], total: int) -> None:
     if ended.get("SUCCEEDED", 0) == total:
         out.line(f"All {total} jobs succeeded." if total > 1 else "The job succeeded.")
         return
-    counts = [
-        f"{ended[status]} {word}"
-        for status, word in (("SUCCEEDED", "succeeded"), ("FAILED", "failed"), ("STOPPED", "stopped"))
-        if ended.get(status)
-    ]
+    words = {"SUCCEEDED": "succeeded", "FAILED": "failed", "STOPPED": "stopped"}
+    counts = [f"{ended[status]} {word}" for status, word in words.items() if ended.get(status)]
+    counts += [f"{count} {status}" for status, count in ended.items() if status not in words]
     unfinished = total - sum(ended.values())
     if unfinished:
         counts.append(f"{unfinished} unfinished")
