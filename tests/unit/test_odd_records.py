@@ -77,7 +77,7 @@ def test_an_integer_pid_is_read_as_text(connect: Connect, server: FakeJobServer)
 
 
 def test_values_of_no_usable_type_are_none_and_given_back_as_sent(
-    connect: Connect, server: FakeJobServer
+    connect: Connect, server: FakeJobServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     odd = {
         "start_time": "yesterday",
@@ -90,11 +90,24 @@ def test_values_of_no_usable_type_are_none_and_given_back_as_sent(
     }
     server.add_job("raysubmit_a", status="RUNNING", edits=odd)
 
-    for job in every_view(connect, server, "raysubmit_a"):
-        assert job.status is JobStatus.RUNNING
-        for key in odd:
-            assert getattr(job, key) is None, key
-        assert job.to_json_dict() == served(server, "raysubmit_a")
+    with caplog.at_level(logging.WARNING, logger="ray_jobs_client"):
+        for job in every_view(connect, server, "raysubmit_a"):
+            assert job.status is JobStatus.RUNNING
+            for key in odd:
+                assert getattr(job, key) is None, key
+            assert job.to_json_dict() == served(server, "raysubmit_a")
+
+    told = warnings_of(caplog)
+    assert len(told) == len(odd)  # one each, although the job was read three times
+    assert (
+        "Job records from http://jobs.example:8265 do not follow the spec: 'start_time' is sent as str "
+        "'yesterday' (job raysubmit_a), not an integer: read as None; to_json_dict() gives back what was "
+        "sent (said once per client)." in told
+    )
+    assert (
+        "Job records from http://jobs.example:8265 do not follow the spec: 'driver_info.node_ip_address' "
+        "is missing (job raysubmit_a): driver_info read as None (said once per client)." in told
+    )
 
 
 def test_unknown_fields_stay_in_extra_even_inside_driver_info(
@@ -209,6 +222,30 @@ def test_each_oddity_is_told_once_per_client(
             "NoneType None) and is left out of the list: None",
         ]
     )
+
+
+def test_records_left_out_are_named_up_to_a_limit_then_counted(
+    connect: Connect, server: FakeJobServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server whose every record is broken gets a bounded warning, not one line per record."""
+    from ray_jobs_client._reading import NAMED_LEFT_OUT
+
+    server.add_job("raysubmit_a", status="SUCCEEDED")
+    server.stray_records[:] = [f"raysubmit_{index}" for index in range(NAMED_LEFT_OUT + 15)]
+    client = connect()
+
+    with caplog.at_level(logging.WARNING, logger="ray_jobs_client"):
+        assert [job.submission_id for job in client.list_jobs()] == ["raysubmit_a"]
+        first = warnings_of(caplog)
+        caplog.clear()
+        client.list_jobs()
+
+    assert len(first) == NAMED_LEFT_OUT + 1
+    assert all("'raysubmit_" in message for message in first[:NAMED_LEFT_OUT])
+    assert first[-1] == (
+        "15 more job records from http://jobs.example:8265 are no job and were left out of the list."
+    )
+    assert warnings_of(caplog) == []  # all of them were told
 
 
 def test_a_well_formed_record_is_read_without_a_word(

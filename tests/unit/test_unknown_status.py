@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from fake_job_server import ADDRESS, Connect, FakeJobServer, SilentWebSocket, Step
+from fake_job_server import ADDRESS, Connect, FakeJobServer, Respond, SilentWebSocket, Step
 from ray_jobs_client import JobDetails, JobStatus, JobType, cli
 from ray_jobs_client.logs import TailPolicy
 
@@ -117,6 +117,18 @@ def test_the_log_followers_end_when_a_quiet_stream_ends_in_an_unknown_status(
     server.fail(SilentWebSocket(), when="GET /api/jobs/{id}/logs/tail", times=None)
 
     assert "".join(connect(tail_policy=QUICK_TAIL).follow("raysubmit_a")) == "one\ntwo\n"
+
+
+@pytest.mark.timeout(SAFETY)
+def test_the_log_followers_polling_instead_end_on_an_unknown_status_with_an_end_time(
+    connect: Connect, server: FakeJobServer
+) -> None:
+    """A proxy refuses WebSockets: the followers poll ``GET …/logs``, and stop once the job ended."""
+    server.add_job("raysubmit_a", steps=[Step(log="one\n"), Step(status="PREEMPTED", ends=True, log="two\n")])
+    server.fail(Respond(502, "Bad Gateway"), when="GET /api/jobs/{id}/logs/tail", times=None)
+
+    assert "".join(connect(tail_policy=QUICK_TAIL).follow("raysubmit_a")) == "one\ntwo\n"
+    assert server.websockets == []
 
 
 @pytest.mark.timeout(SAFETY)

@@ -26,6 +26,10 @@ __all__ = ["JobReader"]
 
 logger = logging.getLogger("ray_jobs_client")
 
+#: How many records left out of one list are named in warnings of their own (the rest are counted):
+#: a server whose every record is broken should not log 20,000 lines.
+NAMED_LEFT_OUT = 10
+
 
 class JobReader:
     """Reads the job records of one client's server; warns once per kind of oddity (thread-safe)."""
@@ -65,13 +69,27 @@ class JobReader:
         return jobs
 
     def tell(self, oddities: list[Oddity]) -> None:
-        """Warn about each oddity whose kind this reader has not told yet."""
-        for oddity in oddities:
-            with self._lock:
-                if oddity.kind in self._told:
+        """Warn about each oddity whose kind this reader has not told yet. Records left out of a
+        list are named one by one up to :data:`NAMED_LEFT_OUT` per answer, then counted."""
+        new = []
+        with self._lock:
+            for oddity in oddities:
+                if oddity.kind not in self._told:
+                    self._told.add(oddity.kind)
+                    new.append(oddity)
+        left_out = 0
+        for oddity in new:
+            if oddity.problem == "unreadable":
+                left_out += 1
+                if left_out > NAMED_LEFT_OUT:
                     continue
-                self._told.add(oddity.kind)
             logger.warning("%s", describe(oddity, self.server))
+        if left_out > NAMED_LEFT_OUT:
+            logger.warning(
+                "%d more job records from %s are no job and were left out of the list.",
+                left_out - NAMED_LEFT_OUT,
+                self.server,
+            )
 
 
 def describe(oddity: Oddity, server: str) -> str:
@@ -97,12 +115,14 @@ def describe(oddity: Oddity, server: str) -> str:
         )
     lead = f"Job records from {server} do not follow the spec: {field!r}"
     kept = "to_json_dict() gives back what was sent"
+    # driver_info is read whole or not at all (its three parts are required).
+    lost = "driver_info read as None" if field.startswith("driver_info.") else "read as None"
     if oddity.problem == "missing":
-        return f"{lead} is missing ({where}): read as None{once}."
+        return f"{lead} is missing ({where}): {lost}{once}."
     sent = f"is sent as {type(oddity.sent).__name__} {_clip(oddity.sent)} ({where})"
     if oddity.problem == "converted":
         return f"{lead} {sent}: read as {oddity.read!r}; {kept}{once}."
-    return f"{lead} {sent}, not {oddity.detail}: read as None; {kept}{once}."
+    return f"{lead} {sent}, not {oddity.detail}: {lost}; {kept}{once}."
 
 
 def _clip(value: object, limit: int = 200) -> str:

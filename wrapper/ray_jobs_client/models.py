@@ -35,7 +35,7 @@ import enum
 import re
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import attrs
 from ray_jobs_api.models.job_details import JobDetails as _ApiJobDetails
@@ -279,8 +279,9 @@ def job_details_from_json(data: object, oddities: list[Oddity] | None = None) ->
     if type(data) is not dict:
         raise UnreadableJobError(_wrong("a job", data, "an object"))
     # The quick pass: every documented key there with its documented type (`type(x) is …` rather
-    # than isinstance: JSON decodes to exactly these types, and it excludes bool from integers),
-    # and a known status and type. Anything else takes the careful pass below.
+    # than isinstance: JSON decodes to exactly these types, and it excludes bool from integers). A
+    # status or type this client does not know is kept and noted here (a newer Ray may send it for
+    # many jobs). Anything else takes the careful pass below.
     try:
         kind, status, entrypoint = data["type"], data["status"], data["entrypoint"]
         metadata, runtime_env = data["metadata"], data["runtime_env"]
@@ -290,13 +291,11 @@ def job_details_from_json(data: object, oddities: list[Oddity] | None = None) ->
                 break
         else:
             driver_info = _exact_driver_info(data["driver_info"])
-            # (A status or type that is not a string may not even be hashable.)
-            status_member = _STATUSES.get(status) if type(status) is str else None
-            type_member = _TYPES.get(kind) if type(kind) is str else None
             if (
-                status_member is not None
-                and type_member is not None
-                and driver_info is not _NOT_EXACT
+                type(status) is str
+                and status
+                and type(kind) is str
+                and driver_info is not False
                 and type(entrypoint) is str
                 and (
                     metadata is None
@@ -308,8 +307,8 @@ def job_details_from_json(data: object, oddities: list[Oddity] | None = None) ->
                 and (runtime_env is None or type(runtime_env) is dict)
             ):
                 return JobDetails(
-                    type=type_member,
-                    status=status_member,
+                    type=_TYPES.get(kind) or _unknown(JobType, "type", kind, data, oddities),
+                    status=_STATUSES.get(status) or _unknown(JobStatus, "status", status, data, oddities),
                     driver_info=driver_info,
                     entrypoint=entrypoint,
                     job_id=data["job_id"],
@@ -345,22 +344,28 @@ _NULLABLE_SCALARS: tuple[tuple[str, type], ...] = (
 )
 
 
-class _NotExact(enum.Enum):
-    NOT_EXACT = "not exact"
+E = TypeVar("E", JobStatus, JobType)
 
 
-_NOT_EXACT = _NotExact.NOT_EXACT
+def _unknown(enum_type: type[E], field: str, value: str, data: object, oddities: list[Oddity] | None) -> E:
+    """A status or type this client does not know: kept as a pseudo-member, and noted."""
+    if oddities is not None:
+        oddities.append(Oddity(field, "unknown", value, job=record_id(data)))
+    return enum_type(value)
 
 
-def _exact_driver_info(data: object) -> DriverInfo | _NotExact | None:
-    """``driver_info`` if it is exactly as documented (null, or the three strings), else _NOT_EXACT."""
+def _exact_driver_info(data: object) -> DriverInfo | Literal[False] | None:
+    """``driver_info`` if it is exactly as documented (null, or the three strings), else False.
+
+    A missing part raises ``KeyError``, which sends the record to the careful pass too.
+    """
     if data is None:
         return None
-    if type(data) is not dict or len(data) != len(_DRIVER_FIELDS):
-        return _NOT_EXACT
-    driver_id, address, pid = data.get("id"), data.get("node_ip_address"), data.get("pid")
+    if type(data) is not dict or len(data) != 3:  # more keys: a newer server's, to keep
+        return False
+    driver_id, address, pid = data["id"], data["node_ip_address"], data["pid"]
     if type(driver_id) is not str or type(address) is not str or type(pid) is not str:
-        return _NOT_EXACT
+        return False
     return DriverInfo(id=driver_id, node_ip_address=address, pid=pid)
 
 
