@@ -9,9 +9,9 @@ polling a job does not repeat it every second. The state is the client's own: tw
 servers) each say what they saw.
 
 A list never fails for one record: a record that is no job (not an object, or without a status, a
-type or an entrypoint) is left out, and said so once per record and client, with the record. Asked
-for alone (``get_job_info``), the same record is an
-:class:`~ray_jobs_client.errors.UnexpectedResponseError`.
+type or an entrypoint) is left out, and said so once per record and client, with the record (up to
+:data:`NAMED_LEFT_OUT` records of one answer by name, the rest counted). Asked for alone
+(``get_job_info``), the same record is an :class:`~ray_jobs_client.errors.UnexpectedResponseError`.
 """
 
 from __future__ import annotations

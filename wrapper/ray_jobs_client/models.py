@@ -344,10 +344,10 @@ _NULLABLE_SCALARS: tuple[tuple[str, type], ...] = (
 )
 
 
-E = TypeVar("E", JobStatus, JobType)
+_E = TypeVar("_E", JobStatus, JobType)
 
 
-def _unknown(enum_type: type[E], field: str, value: str, data: object, oddities: list[Oddity] | None) -> E:
+def _unknown(enum_type: type[_E], field: str, value: str, data: object, oddities: list[Oddity] | None) -> _E:
     """A status or type this client does not know: kept as a pseudo-member, and noted."""
     if oddities is not None:
         oddities.append(Oddity(field, "unknown", value, job=record_id(data)))
