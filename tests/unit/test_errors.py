@@ -149,6 +149,42 @@ def test_long_bodies_keep_their_last_line() -> None:
     assert error.server_message == "ValueError: the real reason"
 
 
+#: What Ray 2.60 and 2.9.3 answer a submission of more than 1 MiB (here 1.2 MB of metadata): the job
+#: agent's aiohttp refuses the body, and the job server wraps that refusal in a 500 (shortened).
+AGENT_REFUSED = (
+    "Traceback (most recent call last):\n"
+    '  File "ray/dashboard/modules/job/job_head.py", line 419, in submit_job\n'
+    "    resp = await job_agent_client.submit_job_internal(submit_request)\n"
+    "RuntimeError: Request failed with status code 500: Traceback (most recent call last):\n"
+    '  File "aiohttp/web_request.py", line 759, in read\n'
+    "    raise HTTPRequestEntityTooLarge(self._client_max_size)\n"
+    "aiohttp.web_exceptions.HTTPRequestEntityTooLarge: Request Entity Too Large\n.\n"
+)
+
+
+def test_a_submission_the_job_agent_refuses_as_too_large_is_payload_too_large_naming_the_limit() -> None:
+    """Before: a ``ServerError`` 500 with the traceback."""
+    error = error_for_status(500, AGENT_REFUSED, method="POST", path="/api/jobs/")
+    assert type(error) is PayloadTooLargeError and isinstance(error, RuntimeError)
+    assert (error.status_code, error.limit, error.body) == (500, 1024 * 1024, AGENT_REFUSED)
+    assert "accepts at most 1048576 bytes (1 MiB)" in str(error) and "its job agent" in str(error)
+    assert str(error).startswith("Request failed with status code 500: ")
+
+
+def test_the_servers_own_limit_is_named_too() -> None:
+    stated = error_for_status(413, "Maximum request body size 104857600 exceeded.", method="PUT", path="/p")
+    assert isinstance(stated, PayloadTooLargeError) and stated.limit == 104857600
+    # Ray < 2.45: a 500 whose traceback (in the dashboard's JSON failure) ends with aiohttp's exception.
+    old = json.dumps(
+        {"result": False, "msg": "Traceback ...\nHTTPRequestEntityTooLarge: Request Entity Too Large"}
+    )
+    before_2_45 = error_for_status(500, old, method="PUT", path="/p")
+    assert isinstance(before_2_45, PayloadTooLargeError) and before_2_45.limit == 100 * 1024 * 1024
+    # A proxy's 413 says nothing of the job server's limit.
+    proxy = error_for_status(413, "<html>413 Request Entity Too Large</html>", method="PUT", path="/p")
+    assert isinstance(proxy, PayloadTooLargeError) and proxy.limit is None
+
+
 # ------------------------------------------------------------------------------------ constructor
 
 

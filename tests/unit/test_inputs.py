@@ -10,18 +10,32 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import math
+import select
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from fake_job_server import ADDRESS, FakeJobServer, Refuse
-from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
+from fake_job_server import ADDRESS, Connect, FakeJobServer, Refuse
+from ray_jobs_client import (
+    AsyncJobSubmissionClient,
+    JobSubmissionClient,
+    OutagePolicy,
+    RetryPolicy,
+    TailPolicy,
+)
 from ray_jobs_client.errors import (
+    AddressModuleError,
     APIConnectionError,
     ClientClosedError,
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
     JobsClientError,
+    PayloadTooLargeError,
+    RuntimeEnvError,
 )
 from ray_jobs_client.ids import MAX_SUBMISSION_ID_BYTES
 
@@ -280,3 +294,435 @@ def test_a_sync_http_client_cannot_serve_the_async_log_iterator(client: JobSubmi
 
     with pytest.raises(TypeError, match="follow_job_logs"):
         asyncio.run(tail())
+
+
+# --------------------------------------------------------------------------- headers and cookies
+
+SECRET = "s3cret-value"
+
+ILLEGAL_HEADER_VALUES = {
+    "CR LF": f"{SECRET}\r\nX-Injected: 1",
+    "LF": f"{SECRET}\nmore",
+    "NUL": f"{SECRET}\x00",
+    "control character": f"{SECRET}\x01",
+    "DEL": f"{SECRET}\x7f",
+    "not ASCII": f"{SECRET}é",
+}
+
+
+def _names_the_header_not_the_value(error: BaseException, name: str) -> None:
+    assert isinstance(error, InvalidArgumentError) and isinstance(error, ValueError), repr(error)
+    assert repr(name) in str(error)
+    assert (
+        SECRET not in str(error)
+        and SECRET not in repr(error.__cause__)
+        and SECRET not in repr(error.__context__)
+    )
+
+
+@pytest.mark.parametrize("value", list(ILLEGAL_HEADER_VALUES.values()), ids=list(ILLEGAL_HEADER_VALUES))
+def test_a_header_value_http_does_not_allow_is_refused_naming_the_header_not_the_value(
+    connect: Connect, server: FakeJobServer, value: str
+) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        connect(headers={"X-Api-Token": value})
+    _names_the_header_not_the_value(caught.value, "X-Api-Token")
+    assert caught.value.parameter == "headers"
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "X Token", "X:Token", "X-Tökén", "X-Token\r\n"],
+    ids=["empty", "space", "colon", "not ASCII", "CR LF"],
+)
+def test_a_header_name_that_is_not_a_token_is_refused(
+    connect: Connect, server: FakeJobServer, name: str
+) -> None:
+    with pytest.raises(InvalidArgumentError, match="not a valid header name"):
+        connect(headers={name: "v"})
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        ({"X-Id": "1", "x-id": "2"}, "are the same header"),
+        ({"Content-Length": "5"}, "cannot be set"),
+        ({"transfer-encoding": "chunked"}, "cannot be set"),
+    ],
+)
+def test_headers_that_would_be_lost_or_break_the_request_are_refused(
+    connect: Connect, server: FakeJobServer, headers: dict[str, str], why: str
+) -> None:
+    with pytest.raises(InvalidArgumentError, match=why):
+        connect(headers=headers)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("value", [None, True, ["v"], {"v": 1}, object()], ids=repr)
+def test_a_header_value_of_the_wrong_type_is_a_type_error_naming_the_header(
+    connect: Connect, server: FakeJobServer, value: object
+) -> None:
+    with pytest.raises(InvalidArgumentTypeError, match="'X-Retry'") as caught:
+        connect(headers={"X-Retry": value})
+    assert isinstance(caught.value, TypeError)
+    assert server.requests == []
+
+
+def test_header_numbers_and_bytes_are_sent_as_text_and_outer_blanks_dropped(
+    connect: Connect, server: FakeJobServer
+) -> None:
+    connect(headers={"X-Retry": 3, "X-Ratio": 0.5, "X-Raw": b"raw", "X-Padded": "  v  "})
+    sent = server.requests[0].headers
+    assert (sent["x-retry"], sent["x-ratio"], sent["x-raw"], sent["x-padded"]) == ("3", "0.5", "raw", "v")
+
+
+def test_a_header_name_that_is_not_a_string_is_a_type_error(connect: Connect, server: FakeJobServer) -> None:
+    with pytest.raises(TypeError, match="header names must be strings"):
+        connect(headers={1: "v"})
+    assert server.requests == []
+
+
+def test_cookie_numbers_are_sent_as_text(connect: Connect, server: FakeJobServer) -> None:
+    """Ray's client (requests) fails with an AttributeError on ``cookies={"a": 1}``; a number has one
+    obvious text, so it is sent as that."""
+    connect(cookies={"a": 1, "b": 2.5, "c": "text"})
+    assert server.requests[0].headers["cookie"] == "a=1; b=2.5; c=text"
+
+
+@pytest.mark.parametrize("value", [None, True, b"bytes", ["v"], object()], ids=repr)
+def test_a_cookie_value_of_the_wrong_type_is_a_type_error_naming_the_cookie(
+    connect: Connect, server: FakeJobServer, value: object
+) -> None:
+    with pytest.raises(InvalidArgumentTypeError, match="cookie 'session'") as caught:
+        connect(cookies={"session": value})
+    assert isinstance(caught.value, TypeError) and caught.value.parameter == "cookies"
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("cookies", "why"),
+    [
+        ({"session": f"{SECRET};admin=1"}, "would start another cookie"),
+        ({"session": f"{SECRET}\r\nX: 1"}, "carriage return"),
+        ({"session": f"{SECRET}é"}, "not ASCII"),
+        ({"session": math.nan}, "not a finite number"),
+        ({"": "v"}, "not a valid cookie name"),
+        ({"a=b": "v"}, "not a valid cookie name"),
+        ({"a b": "v"}, "not a valid cookie name"),
+    ],
+    ids=["semicolon", "CR LF", "not ASCII", "NaN", "empty name", "= in name", "space in name"],
+)
+def test_a_cookie_that_cannot_be_sent_as_given_is_refused(
+    connect: Connect, server: FakeJobServer, cookies: dict[str, Any], why: str
+) -> None:
+    with pytest.raises(InvalidArgumentError, match=why) as caught:
+        connect(cookies=cookies)
+    assert SECRET not in str(caught.value)
+    assert server.requests == []
+
+
+def test_an_http_clients_own_headers_are_held_to_the_same_rules(server: FakeJobServer) -> None:
+    with pytest.raises(InvalidArgumentError, match="http_client's headers") as caught:
+        JobSubmissionClient(ADDRESS, http_client=server.http_client(headers={"X-Token": f"{SECRET}\n"}))
+    _names_the_header_not_the_value(caught.value, "X-Token")
+    assert server.requests == []
+
+
+def test_a_token_that_cannot_be_a_header_is_refused_without_showing_it(
+    server: FakeJobServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    monkeypatch.setenv("RAY_AUTH_TOKEN", f"{SECRET}\x01tail")
+    with pytest.raises(InvalidArgumentError, match="RAY_AUTH_TOKEN") as caught:
+        JobSubmissionClient(ADDRESS, http_client=server.http_client())
+    assert SECRET not in str(caught.value)
+    assert server.requests == []
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A TCP socket that listens and never answers: a connection to it shows in its backlog."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield sock
+
+
+def _connections_waiting(sock: socket.socket) -> bool:
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
+
+
+def test_an_illegal_header_is_refused_before_connecting_not_reported_as_a_connection_failure(
+    listener: socket.socket,
+) -> None:
+    """The user's report: a header with CR LF came back as ``APIConnectionError`` "Failed to connect",
+    quoting the value. A connection would be complete (in the backlog) before the call returned."""
+    address = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    for kind in (JobSubmissionClient, AsyncJobSubmissionClient):
+        with pytest.raises(InvalidArgumentError) as caught:
+            kind(address, headers={"X-Api-Token": f"{SECRET}\r\nX-Injected: 1"}, retries=0, timeout=5)
+        assert not isinstance(caught.value, ConnectionError)
+        _names_the_header_not_the_value(caught.value, "X-Api-Token")
+    assert not _connections_waiting(listener)
+
+
+def test_an_illegal_header_added_by_an_http_clients_hook_does_not_show_its_value(
+    listener: socket.socket,
+) -> None:
+    def add_header(request: httpx.Request) -> None:
+        request.headers["X-Api-Token"] = f"{SECRET}\r\nX-Injected: 1"
+
+    address = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    with (
+        httpx.Client(event_hooks={"request": [add_header]}) as http,
+        pytest.raises(InvalidArgumentError, match="header holds characters HTTP does not allow") as caught,
+    ):
+        JobSubmissionClient(address, http_client=http, retries=0, timeout=5)
+    assert SECRET not in str(caught.value) and caught.value.__cause__ is None
+
+
+# --------------------------------------------------------------------------- more addresses
+
+NO_HOST_OR_MALFORMED = {
+    "scheme only, https": ("https://", "names no host"),
+    "scheme only, http": ("http://", "names no host"),
+    "scheme and slash": ("http:///", "names no host"),
+    "no scheme": ("://jobs.example", "has no scheme"),
+    "leading space": (" http://jobs.example:8265", "whitespace"),
+    "trailing newline": ("http://jobs.example:8265\n", "whitespace"),
+    "query": ("http://jobs.example:8265?x=1", "query"),
+    "fragment": ("http://jobs.example:8265#top", "fragment"),
+    "one slash": ("http:/jobs.example:8265", "Invalid address format"),
+    "no slashes": ("http:jobs.example:8265", "Invalid address format"),
+}
+
+
+@pytest.mark.parametrize(
+    ("address", "why"), list(NO_HOST_OR_MALFORMED.values()), ids=list(NO_HOST_OR_MALFORMED)
+)
+def test_an_address_that_names_no_job_server_is_a_value_error_naming_it(
+    server: FakeJobServer, address: str, why: str
+) -> None:
+    """Before, ``"https://"`` lost its scheme to the trailing-slash strip and became a lookup of the
+    host ``https`` (``HostNotFoundError`` for ``http://https:``)."""
+    for kind, http in (
+        (JobSubmissionClient, server.http_client),
+        (AsyncJobSubmissionClient, server.async_http_client),
+    ):
+        with pytest.raises(InvalidArgumentError, match=why) as caught:
+            kind(address, http_client=http())  # type: ignore[arg-type]
+        assert caught.value.parameter == "address"
+        assert address.strip() in str(caught.value)
+    assert server.requests == []
+
+
+def test_an_address_from_the_environment_is_named_with_its_variable(
+    server: FakeJobServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAY_ADDRESS", "http://jobs.example:8265\n")
+    with pytest.raises(InvalidArgumentError, match="from RAY_ADDRESS"):
+        JobSubmissionClient(None, http_client=server.http_client())
+    assert server.requests == []
+
+
+def test_the_scheme_ignores_case(server: FakeJobServer) -> None:
+    with JobSubmissionClient("HTTP://jobs.example:8265", http_client=server.http_client()) as client:
+        assert client.get_address() == "http://jobs.example:8265"
+    assert str(server.requests[0].url) == "http://jobs.example:8265/api/version"
+
+
+def test_a_scheme_naming_no_module_is_a_runtime_error_as_in_ray_and_an_argument_error(
+    server: FakeJobServer,
+) -> None:
+    with pytest.raises(AddressModuleError, match="Module: ftp does not exist") as caught:
+        JobSubmissionClient("ftp://jobs.example:8265", http_client=server.http_client())
+    assert isinstance(caught.value, RuntimeError) and isinstance(caught.value, InvalidArgumentError)
+    assert server.requests == []
+
+
+def test_unknown_keyword_arguments_are_refused_for_an_http_address(server: FakeJobServer) -> None:
+    """Ray's client ignores them for http(s):// addresses; a misspelt ``timout=5`` would then be lost."""
+    with pytest.raises(TypeError, match=r"unexpected keyword argument.*'timout'"):
+        JobSubmissionClient(ADDRESS, http_client=server.http_client(), timout=5)
+    assert server.requests == []
+
+
+def test_an_empty_verify_path_is_refused() -> None:
+    """Ray (requests) takes ``verify=""`` as "do not verify"; as a path it would be the current directory."""
+    with pytest.raises(InvalidArgumentError, match="verify must be True, False or the path"):
+        JobSubmissionClient("https://jobs.example:8265", verify="")
+
+
+# --------------------------------------------------------------------------- other arguments
+
+
+@pytest.mark.parametrize(
+    ("settings", "kind", "parameter"),
+    [
+        ({"timeout": 1e12}, InvalidArgumentError, "timeout's"),
+        ({"timeout": httpx.Timeout(5, read="10")}, InvalidArgumentTypeError, "timeout's read"),
+        ({"retries": -1}, InvalidArgumentError, "max_retries"),
+        ({"retries": RetryPolicy(max_retries=2)}, None, ""),
+        ({"tail_policy": "fast"}, InvalidArgumentTypeError, "tail_policy"),
+        ({"outage_patience": "5"}, InvalidArgumentTypeError, "outage_patience"),
+        ({"outage_patience": -1}, InvalidArgumentError, "outage patience"),
+        ({"create_cluster_if_needed": 1}, InvalidArgumentTypeError, "create_cluster_if_needed"),
+        ({"metadata": {"team": 7}}, InvalidArgumentTypeError, "metadata values must be strings"),
+    ],
+    ids=repr,
+)
+def test_constructor_arguments(
+    connect: Connect,
+    server: FakeJobServer,
+    settings: dict[str, Any],
+    kind: type[Exception] | None,
+    parameter: str,
+) -> None:
+    if kind is None:
+        connect(**settings)
+        return
+    with pytest.raises(kind, match=parameter):
+        connect(**settings)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: RetryPolicy(max_retries=True),
+        lambda: RetryPolicy(backoff_initial=math.nan),
+        lambda: RetryPolicy(backoff_max=-1),
+        lambda: RetryPolicy(retry_after_max=math.inf),
+        lambda: RetryPolicy(deadline_factor=math.inf),
+        lambda: RetryPolicy(retry_statuses=frozenset({"503"})),
+        lambda: TailPolicy(max_reconnects=-1),
+        lambda: TailPolicy(poll_interval=0),
+        lambda: TailPolicy(idle_check_interval=math.nan),
+        lambda: OutagePolicy(backoff_max=math.inf),
+        lambda: OutagePolicy(patience="300"),
+        lambda: OutagePolicy(vanished_rechecks=1.5),
+    ],
+)
+def test_policies_refuse_values_that_cannot_work(make: Callable[[], object]) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        make()
+    assert caught.value.parameter in str(caught.value) or caught.value.parameter == "outage_patience"
+
+
+WAIT_ARGUMENTS = {
+    "poll NaN": ({"poll": math.nan}, "poll"),
+    "poll infinite": ({"poll": math.inf}, "poll"),
+    "poll too long to sleep": ({"poll": 1e10}, "poll"),
+    "poll a string": ({"poll": "1"}, "poll"),
+    "poll a bool": ({"poll": True}, "poll"),
+    "timeout NaN": ({"timeout": math.nan}, "timeout"),
+    "timeout negative": ({"timeout": -1}, "timeout"),
+    "timeout infinite": ({"timeout": math.inf}, "timeout"),
+    "stop_on_timeout an int": ({"stop_on_timeout": 1}, "stop_on_timeout"),
+    "on_poll not callable": ({"on_poll": "print"}, "on_poll"),
+}
+
+
+@pytest.mark.parametrize(("kwargs", "parameter"), list(WAIT_ARGUMENTS.values()), ids=list(WAIT_ARGUMENTS))
+def test_wait_until_finished_refuses_bad_arguments_before_anything_is_sent(
+    connect: Connect, server: FakeJobServer, kwargs: dict[str, Any], parameter: str
+) -> None:
+    """Before: a NaN timeout waited for ever, a NaN poll failed in ``time.sleep``, ``"1"`` was a bare
+    ``TypeError`` from a comparison."""
+    server.add_job("raysubmit_x", status="RUNNING")
+    client = connect()
+    with pytest.raises(InvalidArgumentError, match=parameter) as caught:
+        client.wait_until_finished("raysubmit_x", **kwargs)
+    assert caught.value.parameter == parameter
+    assert server.after_connect() == []
+
+
+def test_a_job_id_with_a_lone_surrogate_is_refused(
+    client: JobSubmissionClient, server: FakeJobServer
+) -> None:
+    with pytest.raises(InvalidArgumentError, match="lone surrogate"):
+        client.get_job_info("raysubmit_\udcff")
+    assert server.after_connect() == []
+
+
+# --------------------------------------------------------------------------- submissions
+
+SUBMIT_ARGUMENTS = {
+    "NUL in entrypoint": ({"entrypoint": "echo a\x00b"}, InvalidArgumentError, "entrypoint"),
+    "cpus NaN": ({"entrypoint_num_cpus": math.nan}, InvalidArgumentError, "entrypoint_num_cpus"),
+    "cpus negative": ({"entrypoint_num_cpus": -1}, InvalidArgumentError, "entrypoint_num_cpus"),
+    "gpus infinite": ({"entrypoint_num_gpus": math.inf}, InvalidArgumentError, "entrypoint_num_gpus"),
+    "cpus a bool": ({"entrypoint_num_cpus": True}, InvalidArgumentTypeError, "entrypoint_num_cpus"),
+    "memory negative": ({"entrypoint_memory": -1}, InvalidArgumentError, "entrypoint_memory"),
+    "memory a bool": ({"entrypoint_memory": True}, InvalidArgumentTypeError, "entrypoint_memory"),
+    "resource negative": (
+        {"entrypoint_resources": {"TPU": -2}},
+        InvalidArgumentError,
+        "entrypoint_resources",
+    ),
+    "resource NaN": (
+        {"entrypoint_resources": {"TPU": math.nan}},
+        InvalidArgumentError,
+        "entrypoint_resources",
+    ),
+    "surrogate in metadata": ({"metadata": {"k": "\udcff"}}, InvalidArgumentError, "metadata"),
+    "surrogate in entrypoint": ({"entrypoint": "echo \udcff"}, InvalidArgumentError, "entrypoint"),
+    "NaN in runtime_env": ({"runtime_env": {"custom_plugin": math.nan}}, InvalidArgumentError, "runtime_env"),
+    "set in runtime_env": (
+        {"runtime_env": {"custom_plugin": {1, 2}}},
+        InvalidArgumentTypeError,
+        "runtime_env",
+    ),
+    "env var name with =": ({"runtime_env": {"env_vars": {"A=B": "x"}}}, RuntimeEnvError, "env_vars"),
+    "empty env var name": ({"runtime_env": {"env_vars": {"": "x"}}}, RuntimeEnvError, "env_vars"),
+    "NUL in env var value": ({"runtime_env": {"env_vars": {"A": "x\x00"}}}, RuntimeEnvError, "env_vars"),
+    "upload_progress not callable": ({"upload_progress": 5}, InvalidArgumentTypeError, "upload_progress"),
+}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "kind", "parameter"), list(SUBMIT_ARGUMENTS.values()), ids=list(SUBMIT_ARGUMENTS)
+)
+def test_submissions_that_cannot_work_are_refused_before_anything_is_sent(
+    connect: Connect, server: FakeJobServer, kwargs: dict[str, Any], kind: type[Exception], parameter: str
+) -> None:
+    client = connect()
+    with pytest.raises(kind, match=parameter) as caught:
+        client.submit_job(**{"entrypoint": "echo hi", **kwargs})
+    assert isinstance(caught.value, ValueError | TypeError)
+    assert server.after_connect() == []
+
+
+def _metadata_of_size(size: int) -> dict[str, str]:
+    """Job metadata whose JSON, in a submission's body, makes the body ``size`` bytes."""
+    base = len(
+        json.dumps(
+            {"entrypoint": "echo hi", "submission_id": "rjc-size", "runtime_env": {}, "metadata": {"k": ""}}
+        )
+    )
+    return {"k": "x" * (size - base)}
+
+
+def test_a_submission_over_the_job_agents_limit_is_refused_before_anything_is_sent(
+    connect: Connect, server: FakeJobServer
+) -> None:
+    """The user's report: 1.2 MB of metadata came back as a ``ServerError`` 500 (the job agent behind
+    the server refuses bodies over 1 MiB). Nothing is uploaded or submitted."""
+    client = connect()
+    with pytest.raises(PayloadTooLargeError) as caught:
+        client.submit_job(
+            entrypoint="echo hi", submission_id="rjc-size", metadata=_metadata_of_size(1_200_000)
+        )
+    error = caught.value
+    assert error.limit == 1024 * 1024 and isinstance(error, RuntimeError)
+    assert "1200000 bytes" in str(error) and "metadata" in str(error) and "nothing was sent" in str(error)
+    assert server.after_connect() == []
+
+
+def test_a_submission_at_the_limit_is_sent(connect: Connect, server: FakeJobServer) -> None:
+    client = connect()
+    client.submit_job(entrypoint="echo hi", submission_id="rjc-size", metadata=_metadata_of_size(1024 * 1024))
+    assert [r.route for r in server.after_connect()] == ["POST /api/jobs/"]

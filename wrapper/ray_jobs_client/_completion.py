@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import math
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -39,9 +38,10 @@ from typing import TYPE_CHECKING
 import attrs
 
 from . import _calls
+from ._arguments import check_seconds
 from ._core import Emit, Flow, Pause, do
 from ._flows import _WaitOver
-from .errors import JobWaitTimeoutError
+from .errors import InvalidArgumentError, InvalidArgumentTypeError, JobWaitTimeoutError
 from .ids import check_job_id
 from .models import JobDetails
 
@@ -75,32 +75,30 @@ def check_job_ids(job_ids: object) -> list[str]:
     :func:`~ray_jobs_client.ids.check_job_id`).
     """
     if isinstance(job_ids, str | bytes):
-        raise TypeError(
+        raise InvalidArgumentTypeError(
             f"job_ids must be a collection of job ids, not a single {type(job_ids).__name__}: "
-            f"write [{job_ids!r}]"
+            f"write [{job_ids!r}]",
+            parameter="job_ids",
         )
     if not isinstance(job_ids, Iterable):
-        raise TypeError(f"job_ids must be a collection of job ids, got {type(job_ids)}")
+        raise InvalidArgumentTypeError(
+            f"job_ids must be a collection of job ids, got {type(job_ids)}", parameter="job_ids"
+        )
     ids = list(job_ids)
     if not ids:
-        raise ValueError("job_ids is empty: give at least one job id to wait for")
+        raise InvalidArgumentError(
+            "job_ids is empty: give at least one job id to wait for", parameter="job_ids"
+        )
     for job_id in ids:
         check_job_id(job_id)
     repeated = [job_id for job_id, count in Counter(ids).items() if count > 1]
     if repeated:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"job_ids names {len(repeated)} job(s) more than once: {', '.join(map(repr, repeated[:5]))}"
-            f"{' …' if len(repeated) > 5 else ''}; each job is yielded once, so give each id once"
+            f"{' …' if len(repeated) > 5 else ''}; each job is yielded once, so give each id once",
+            parameter="job_ids",
         )
     return ids
-
-
-def _check_seconds(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a number of seconds, got {type(value)}")
-    if not 0 < value < math.inf:
-        raise ValueError(f"{name} must be a positive, finite number of seconds, got {value}")
-    return float(value)
 
 
 @attrs.define
@@ -195,9 +193,9 @@ def completion_flow(
     ``timeout`` counts from this call, as in :func:`concurrent.futures.as_completed`.
     """
     ids = check_job_ids(job_ids)
-    poll = _check_seconds("poll", poll)
+    poll = check_seconds("poll", poll)
     if timeout is not None:
-        timeout = _check_seconds("timeout", timeout)
+        timeout = check_seconds("timeout", timeout)
     deadline = None if timeout is None else time.monotonic() + timeout
     return _completion(client, Completion.of(ids), timeout, deadline, poll)
 

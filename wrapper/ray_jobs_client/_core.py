@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from typing import IO, Any, Generic, Protocol, TypeVar
@@ -34,6 +35,7 @@ from .errors import (
     BadRequestError,
     CertificateError,
     HostNotFoundError,
+    InvalidArgumentError,
     JobAlreadyExistsError,
     JobNotFoundError,
     JobNotTerminalError,
@@ -225,8 +227,8 @@ def error_for_status(
         kind = NotFoundError if body.startswith("404: Not Found") else not_found
     elif status_code == 405:
         kind = MethodNotAllowedError
-    elif status_code == 413:
-        kind = PayloadTooLargeError
+    elif status_code == 413 or (status_code >= 500 and "HTTPRequestEntityTooLarge" in body):
+        return _too_large(status_code, body, method=method, path=path, retry_after=retry_after)
     elif status_code >= 500 and "already exists. Please use a different submission_id" in body:
         kind = JobAlreadyExistsError
     elif status_code >= 500 and "but it is in a non-terminal state" in body:
@@ -240,6 +242,36 @@ def error_for_status(
     if message is None and kind is not LogDecodeError and len(body) > _MAX_BODY_IN_MESSAGE:
         message = f"Request failed with status code {status_code}: {_clip(body)}."
     return kind(status_code, body, method=method, path=path, message=message, retry_after=retry_after)
+
+
+def _too_large(
+    status_code: int, body: str, *, method: str, path: str, retry_after: float | None
+) -> PayloadTooLargeError:
+    """A body refused as too large: by the job server itself (413, or before Ray 2.45 a 500 with
+    aiohttp's exception) or by the job agent it hands submissions to (a 500 wrapping the agent's)."""
+    from .releases import AGENT_BODY_LIMIT, SERVER_BODY_LIMIT
+
+    stated = re.search(r"Maximum request body size (\d+) exceeded", body)
+    by_agent = status_code != 413 and "Request failed with status code" in body  # wrapped by the server
+    limit: int | None
+    if stated:
+        limit = int(stated.group(1))
+    elif status_code == 413:
+        limit = None  # a proxy's 413 says nothing of the job server's limit
+    else:
+        limit = AGENT_BODY_LIMIT if by_agent else SERVER_BODY_LIMIT
+    message = None
+    if status_code != 413:  # a traceback: say what it means
+        message = (
+            f"Request failed with status code {status_code}: the job server refused the request body as "
+            f"too large: {'its job agent' if by_agent else 'it'} accepts at most {limit} bytes "
+            f"({(limit or 0) / 2**20:g} MiB) (aiohttp.web_exceptions.HTTPRequestEntityTooLarge)."
+        )
+    elif len(body) > _MAX_BODY_IN_MESSAGE:
+        message = f"Request failed with status code {status_code}: {_clip(body)}."
+    return PayloadTooLargeError(
+        status_code, body, method=method, path=path, message=message, retry_after=retry_after, limit=limit
+    )
 
 
 def _unexpected(call: Call[Any], status_code: int, content: bytes, why: str) -> UnexpectedResponseError:
@@ -316,6 +348,15 @@ def translating_errors(call: Call[Any], base_url: str) -> Iterator[None]:
             f"{call.method} {call.path} timed out ({type(exc).__name__}) talking to {base_url}."
         ) from exc
     except httpx.TransportError as exc:
+        if isinstance(exc, httpx.LocalProtocolError) and str(exc).startswith("Illegal header"):
+            # A header added by an http_client's hooks or auth (the client's own are checked when it
+            # is made): a mistake in the input, not the network. h11's message quotes the value,
+            # which may be a secret, so neither it nor the chain is kept.
+            raise InvalidArgumentError(
+                f"{call.method} {call.path} could not be sent: a header holds characters HTTP does not "
+                "allow (the value is not shown).",
+                parameter="headers",
+            ) from None
         failure = permanent_failure(exc)
         if failure == "certificate":
             raise CertificateError(

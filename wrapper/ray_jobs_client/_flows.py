@@ -24,8 +24,9 @@ from ray_jobs_api.models import (
 from ray_jobs_api.models import RuntimeEnv as ApiRuntimeEnv
 
 from . import _calls
+from ._arguments import check_bool, check_callable, check_optional_seconds, check_seconds
 from ._core import Call, Flow, Pause, do
-from ._settings import Settings, check_submit_types, new_submission_id
+from ._settings import Settings, check_submit_body, check_submit_types, new_submission_id
 from .defaults import DELETE_SETTLE_SECONDS
 from .errors import (
     PERMANENT_CONNECTION_ERRORS,
@@ -147,6 +148,7 @@ class Flows:
         for name, value in (("submission_id", submission_id), ("job_id", job_id)):
             if value:  # an empty id asks for a generated one, as in Ray's client
                 check_submission_id(value, name)
+        check_callable("upload_progress", upload_progress)
         # Gated as Ray's client gates them (a value of 0 or {} asks for nothing, so needs no check)...
         if entrypoint_num_cpus or entrypoint_num_gpus or entrypoint_resources:
             yield from self._require(ENTRYPOINT_RESOURCES)
@@ -172,6 +174,24 @@ class Flows:
             wire_env = normalize_runtime_env(planned_env, ray_commit=version.ray_commit)
         # The client default wins on a clash, exactly as Ray merges (but the caller's dict is left alone).
         merged_metadata = {**(metadata or {}), **self._settings.default_metadata}
+        # Chosen here, not by the server, so that a retried submit can never create a second job.
+        chosen_id = submission_id or job_id or new_submission_id()
+        optional = {
+            "entrypoint_num_cpus": entrypoint_num_cpus,
+            "entrypoint_num_gpus": entrypoint_num_gpus,
+            "entrypoint_memory": entrypoint_memory,
+            "entrypoint_resources": entrypoint_resources,
+            "entrypoint_label_selector": entrypoint_label_selector,
+        }
+        check_submit_body(
+            {
+                "entrypoint": entrypoint,
+                "submission_id": chosen_id,
+                "runtime_env": wire_env,
+                "metadata": merged_metadata,
+                **{name: value for name, value in optional.items() if value is not None},
+            }
+        )
 
         for package in packages:
             # The GET also pins the package server-side until the job references it: never skip it.
@@ -183,8 +203,7 @@ class Flows:
 
         body = JobSubmitRequest(
             entrypoint=entrypoint,
-            # Chosen here, not by the server, so that a retried submit can never create a second job.
-            submission_id=submission_id or job_id or new_submission_id(),
+            submission_id=chosen_id,
             runtime_env=ApiRuntimeEnv.from_dict(wire_env),
             metadata=JobMetadata.from_dict(merged_metadata),
         )
@@ -368,8 +387,10 @@ class Flows:
 
         An outage of the server is ridden out (see :mod:`ray_jobs_client.outage`) within ``timeout``.
         """
-        if poll <= 0:
-            raise ValueError(f"poll must be a positive number of seconds, got {poll}")
+        poll = check_seconds("poll", poll)
+        timeout = check_optional_seconds("timeout", timeout)
+        check_bool("stop_on_timeout", stop_on_timeout)
+        check_callable("on_poll", on_poll)
         check_job_id(job_id)
         deadline = None if timeout is None else time.monotonic() + timeout
         outage = self._outage(f"waiting for job {job_id} to finish")

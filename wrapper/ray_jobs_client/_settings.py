@@ -7,14 +7,25 @@ everything a client needs to open its connection pool, and nothing it opens.
 from __future__ import annotations
 
 import importlib.metadata
+import json
+import math
 import secrets
 import ssl
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 import httpx
 
+from ._arguments import (
+    check_bool,
+    check_cookies,
+    check_headers,
+    check_seconds,
+    check_string_values,
+    checked_mapping,
+)
 from .address import parse_server_url, resolve_cluster_info
 from .auth import auth_headers
 from .defaults import (
@@ -23,15 +34,17 @@ from .defaults import (
     MAX_KEEPALIVE_CONNECTIONS,
     TIMEOUT_SECONDS,
 )
-from .errors import RequestTypeError
+from .errors import InvalidArgumentError, InvalidArgumentTypeError, PayloadTooLargeError, RequestTypeError
 from .logs import TailPolicy
 from .outage import OutagePolicy
+from .releases import AGENT_BODY_LIMIT
 from .transport import RetryPolicy
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "Settings",
     "__version__",
+    "check_submit_body",
     "check_submit_types",
     "check_timeout",
     "new_submission_id",
@@ -61,15 +74,32 @@ def new_submission_id() -> str:
 def check_timeout(timeout: object) -> httpx.Timeout:
     """``timeout`` as an ``httpx.Timeout`` whose every part is a positive number of seconds."""
     if timeout is None:
-        raise TypeError("timeout must be a number of seconds or an httpx.Timeout; None would allow hangs")
+        raise InvalidArgumentTypeError(
+            "timeout must be a number of seconds or an httpx.Timeout; None would allow hangs",
+            parameter="timeout",
+        )
     if isinstance(timeout, bool) or not isinstance(timeout, int | float | httpx.Timeout):
-        raise TypeError(f"timeout must be a number of seconds or an httpx.Timeout, got {type(timeout)}")
+        raise InvalidArgumentTypeError(
+            f"timeout must be a number of seconds or an httpx.Timeout, got {type(timeout)}",
+            parameter="timeout",
+        )
     parts = timeout.as_dict() if isinstance(timeout, httpx.Timeout) else {"timeout": timeout}
     for name, value in parts.items():
         if value is None:
-            raise TypeError(f"timeout's {name} part is None, which would allow hangs: give it seconds")
+            raise InvalidArgumentTypeError(
+                f"timeout's {name} part is None, which would allow hangs: give it seconds",
+                parameter="timeout",
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidArgumentTypeError(
+                f"timeout's {name} part must be a number of seconds, got {type(value)}", parameter="timeout"
+            )
         if not 0 < value < float("inf"):
-            raise ValueError(f"timeout must be a positive, finite number of seconds; {name} is {value}")
+            raise InvalidArgumentError(
+                f"timeout must be a positive, finite number of seconds; {name} is {value}",
+                parameter="timeout",
+            )
+        check_seconds(f"timeout's {name} part", value)  # no longer than the platform can time
     return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
 
 
@@ -125,6 +155,94 @@ def check_submit_types(
         _check_mapping("entrypoint_resources", entrypoint_resources, (int, float), "numbers")
     if entrypoint_label_selector is not None:
         _check_mapping("entrypoint_label_selector", entrypoint_label_selector, str, "strings")
+    # Values the server would take but that cannot work.
+    if "\x00" in entrypoint:  # type: ignore[operator]  # a str: checked above
+        raise InvalidArgumentError(
+            "entrypoint holds a NUL byte: the job's shell command could never start", parameter="entrypoint"
+        )
+    for name, value in (
+        ("entrypoint_num_cpus", entrypoint_num_cpus),
+        ("entrypoint_num_gpus", entrypoint_num_gpus),
+        ("entrypoint_memory", entrypoint_memory),
+    ):
+        _check_quantity(name, value)
+    for key, value in (entrypoint_resources or {}).items():  # type: ignore[attr-defined]
+        _check_quantity(f"entrypoint_resources[{key!r}]", value, parameter="entrypoint_resources")
+
+
+def _check_quantity(name: str, value: object, *, parameter: str | None = None) -> None:
+    """A resource amount: not a bool (the server would take ``True`` as 1), finite, not negative
+    (the server stores a negative amount, then the job fails: "cannot be negative")."""
+    if value is None:
+        return
+    if isinstance(value, bool):
+        raise InvalidArgumentTypeError(
+            f"{name} must be a number, got a bool ({value})", parameter=parameter or name
+        )
+    if not math.isfinite(value) or value < 0:  # type: ignore[arg-type, operator]  # a number: checked
+        raise InvalidArgumentError(
+            f"{name} must be a finite number, 0 or more, got {value}", parameter=parameter or name
+        )
+
+
+def check_submit_body(fields: Mapping[str, Any]) -> None:
+    """The submission's JSON body, before anything is sent (the uploads included): every field can
+    be written as JSON in UTF-8, and the whole is within what the server's job agent takes.
+
+    The agent receives the body as the job server re-encodes it (ASCII-escaped, with every optional
+    field, so at least this size): a body over the limit here is surely refused. One just under it
+    may still be refused by the agent; that answer is a :class:`PayloadTooLargeError` too.
+    """
+    sizes = {}
+    for name, value in fields.items():
+        problem = _unsendable(value, name, set())
+        if problem is not None:
+            where, why, wrong_type = problem
+            kind = InvalidArgumentTypeError if wrong_type else InvalidArgumentError
+            raise kind(f"{where} cannot be sent: {why}", parameter=name)
+        sizes[name] = len(json.dumps(value))
+    size = len(json.dumps(dict(fields)))
+    if size > AGENT_BODY_LIMIT:
+        largest = max(sizes, key=sizes.__getitem__)
+        raise PayloadTooLargeError(
+            413,
+            "",
+            method="POST",
+            path="/api/jobs/",
+            limit=AGENT_BODY_LIMIT,
+            message=(
+                f"The submission is {size} bytes as JSON ({largest}: {sizes[largest]}), more than the "
+                f"{AGENT_BODY_LIMIT} bytes ({AGENT_BODY_LIMIT // 2**20} MiB) the job server's job agent "
+                f"accepts; nothing was sent. Make {largest} smaller (files belong in working_dir)."
+            ),
+        )
+
+
+def _unsendable(value: object, where: str, seen: set[int]) -> tuple[str, str, bool] | None:
+    """Where ``value`` holds what JSON in UTF-8 cannot carry: ``(path, why, is a type error)``."""
+    if value is None or isinstance(value, bool | int):
+        return None
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where, "it holds a lone surrogate character, which is not text UTF-8 can carry", False
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (where, f"JSON has no {value}", False)
+    if isinstance(value, dict | list | tuple):
+        if id(value) in seen:
+            return where, "it contains itself", False
+        seen = seen | {id(value)}
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(value, dict) and not isinstance(key, str):
+                return where, f"its keys must be strings, got {type(key)}", True
+            problem = _unsendable(key, f"{where} key", seen) or _unsendable(item, f"{where}[{key!r}]", seen)
+            if problem is not None:
+                return problem
+        return None
+    return where, f"JSON cannot carry a {type(value).__name__}", True
 
 
 def _check_type(name: str, value: object, kinds: type | tuple[type, ...], what: str) -> None:
@@ -185,24 +303,40 @@ class Settings:
     ) -> Settings:
         """Check every argument (typed errors, before any I/O), then resolve the address as Ray does."""
         if address is not None and not isinstance(address, str):
-            raise TypeError(f"address must be a string, got {type(address)}")
-        if not isinstance(create_cluster_if_needed, bool):
-            raise TypeError(f"create_cluster_if_needed must be a bool, got {type(create_cluster_if_needed)}")
-        if cookies is not None and not isinstance(cookies, dict):
-            raise TypeError(f"cookies must be a dict, got {type(cookies)}")
-        if metadata is not None and not isinstance(metadata, dict):
-            raise TypeError(f"metadata must be a dict, got {type(metadata)}")
-        if headers is not None and not isinstance(headers, dict):
-            raise TypeError(f"headers must be a dict, got {type(headers)}")
+            raise InvalidArgumentTypeError(
+                f"address must be a string, got {type(address)}", parameter="address"
+            )
+        check_bool("create_cluster_if_needed", create_cluster_if_needed)
+        for name, value in (("cookies", cookies), ("metadata", metadata), ("headers", headers)):
+            checked_mapping(name, value)
+        if cookies is not None:
+            check_cookies(cookies)
+        if metadata is not None:
+            check_string_values("metadata", metadata)
+        if headers is not None:
+            check_headers(headers)
         if not isinstance(verify, str | bool):
-            raise TypeError(f"verify must be a str or bool, got {type(verify)}")
+            raise InvalidArgumentTypeError(
+                f"verify must be a str or bool, got {type(verify)}", parameter="verify"
+            )
+        if verify == "":
+            raise InvalidArgumentError(
+                "verify must be True, False or the path of a CA bundle file or directory, got ''",
+                parameter="verify",
+            )
         checked_timeout = check_timeout(timeout)
         if isinstance(retries, int) and not isinstance(retries, bool):
             retries = RetryPolicy(max_retries=retries)
         elif retries is None:
             retries = RetryPolicy()
         elif not isinstance(retries, RetryPolicy):
-            raise TypeError(f"retries must be an int or a RetryPolicy, got {type(retries)}")
+            raise InvalidArgumentTypeError(
+                f"retries must be an int or a RetryPolicy, got {type(retries)}", parameter="retries"
+            )
+        if tail_policy is not None and not isinstance(tail_policy, TailPolicy):
+            raise InvalidArgumentTypeError(
+                f"tail_policy must be a TailPolicy or None, got {type(tail_policy)}", parameter="tail_policy"
+            )
         user_http = _check_http_client(http_client, http_client_type, client_name, verify)
         outage_policy = _outage_policy(outage_patience)
 
@@ -215,8 +349,12 @@ class Settings:
             **kwargs,
         )
         server = parse_server_url(info.address)
-        user_headers = {str(k): str(v) for k, v in (info.headers or {}).items()}
-        token = auth_headers(user_headers)
+        # Checked again: a module address's resolver may have replaced them.
+        user_headers = check_headers(checked_mapping("headers", info.headers) or {})
+        user_cookies = check_cookies(checked_mapping("cookies", info.cookies) or {})
+        default_metadata = dict(checked_mapping("metadata", info.metadata) or {})
+        check_string_values("metadata", default_metadata)
+        token = _checked_token(auth_headers(user_headers))
         basic_auth = (
             None if server.username is None else httpx.BasicAuth(server.username, server.password or "")
         )
@@ -228,8 +366,8 @@ class Settings:
             address=server.url,
             display_address=server.display,
             basic_auth=basic_auth,
-            cookies=dict(info.cookies or {}),
-            default_metadata=dict(info.metadata or {}),
+            cookies=user_cookies,
+            default_metadata=default_metadata,
             headers={**user_headers, **token},
             verify=ssl_verify(verify, server.url),
             timeout=checked_timeout,
@@ -270,16 +408,39 @@ def _check_http_client(
     if http_client is None:
         return None
     if not isinstance(http_client, expected):
-        raise TypeError(
-            f"http_client must be an httpx.{expected.__name__} for {client_name}, got {type(http_client)}"
+        raise InvalidArgumentTypeError(
+            f"http_client must be an httpx.{expected.__name__} for {client_name}, got {type(http_client)}",
+            parameter="http_client",
         )
     if http_client.is_closed:
-        raise ValueError("http_client is closed: pass an open httpx client")
-    if verify is not True:
-        raise ValueError(
-            "verify= cannot be combined with http_client=: set verify (and cert) on your httpx client"
+        raise InvalidArgumentError(
+            "http_client is closed: pass an open httpx client", parameter="http_client"
         )
+    if verify is not True:
+        raise InvalidArgumentError(
+            "verify= cannot be combined with http_client=: set verify (and cert) on your httpx client",
+            parameter="verify",
+        )
+    # Sent with every request too: held to the same rules as `headers` and `cookies`.
+    check_headers(
+        {name.decode("latin-1"): value for name, value in http_client.headers.raw},
+        parameter="http_client's headers",
+    )
+    check_cookies(
+        {cookie.name: cookie.value for cookie in http_client.cookies.jar}, parameter="http_client's cookies"
+    )
     return http_client
+
+
+def _checked_token(token: dict[str, str]) -> dict[str, str]:
+    """The token header, if the token found can be sent (never quoted: it is a secret)."""
+    try:
+        return check_headers(token, parameter="the authentication token")
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(
+            f"{exc} (the token comes from RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token)",
+            parameter="RAY_AUTH_TOKEN",
+        ) from None
 
 
 def _outage_policy(outage_patience: object) -> OutagePolicy:
@@ -289,6 +450,7 @@ def _outage_policy(outage_patience: object) -> OutagePolicy:
         isinstance(outage_patience, int | float) and not isinstance(outage_patience, bool)
     ):
         return OutagePolicy(patience=outage_patience)
-    raise TypeError(
-        f"outage_patience must be seconds, None (forever) or an OutagePolicy, got {type(outage_patience)}"
+    raise InvalidArgumentTypeError(
+        f"outage_patience must be seconds, None (forever) or an OutagePolicy, got {type(outage_patience)}",
+        parameter="outage_patience",
     )

@@ -16,6 +16,7 @@ on port 8265 of the given host. Every such guess is logged, with how to avoid it
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import logging
 import os
 import re
@@ -26,6 +27,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import attrs
+
+from .errors import AddressModuleError, InvalidArgumentError, InvalidArgumentTypeError
 
 __all__ = [
     "DEFAULT_DASHBOARD_ADDRESS",
@@ -66,11 +69,23 @@ def resolve_cluster_info(
 ) -> ClusterInfo:
     """Resolve ``address`` (and the environment) into the job server's URL and connection settings."""
     env = os.environ if environ is None else environ
-    url = _dashboard_url(address, env).rstrip("/")
+    given = _dashboard_url(address, env)
+    url = given.rstrip("/")
     if "://" not in url:
+        if "://" in given:  # "https://": nothing but the scheme
+            raise _invalid(given, "it names no host")
         url = f"http://{url}"
     scheme, inner = url.split("://", 1)
-    if scheme in ("http", "https"):
+    if not scheme:
+        raise _invalid(given, "it has no scheme (http:// or https://)")
+    if scheme.lower() in ("http", "https"):  # schemes ignore case (RFC 3986)
+        if kwargs:
+            raise InvalidArgumentTypeError(
+                f"unexpected keyword argument(s) {', '.join(map(repr, sorted(kwargs)))}: extra arguments "
+                "are only passed on to the module of a <module>://… address",
+                parameter=sorted(kwargs)[0],
+            )
+        url = f"{scheme.lower()}://{inner}"
         return ClusterInfo(address=url, cookies=cookies, metadata=metadata, headers=headers)
     if scheme == "ray":  # only reachable through a module result; _dashboard_url maps ray:// itself
         raise ValueError(f"Internal error: unexpected Ray Client address {url}.")
@@ -88,10 +103,13 @@ def resolve_cluster_info(
 
 def _dashboard_url(address: str | None, env: Mapping[str, str]) -> str:
     """Step 1 of Ray's resolution: environment overrides, then the non-HTTP forms."""
+    source = "address"
     for name in ("RAY_API_SERVER_ADDRESS", "RAY_ADDRESS"):
         if env.get(name):
-            address = env[name]
+            address, source = env[name], name
             break
+    if address is not None:
+        _check_characters(address, source)
     if address is not None and "://" in address:
         if address.startswith("ray://"):
             host = urlsplit(address).hostname or "localhost"
@@ -112,9 +130,11 @@ def _dashboard_url(address: str | None, env: Mapping[str, str]) -> str:
 def _dashboard_for_gcs_address(address: str, env: Mapping[str, str]) -> str:
     """A bare ``host:port`` is a GCS address for Ray; map it to that cluster's dashboard."""
     host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise ValueError(
-            f"Invalid address format: {address}. Pass the job server's URL, e.g. http://<head>:8265."
+    if not sep or not host or not port.isdigit() or not _is_host(host):
+        raise InvalidArgumentError(
+            f"Invalid address format: {redact_url(address)}. Pass the job server's URL, e.g. "
+            "http://<head>:8265.",
+            parameter="address",
         )
     local = find_local_dashboard(env)
     if local is not None and _same_as_local_gcs(address, env):
@@ -177,6 +197,37 @@ def _host_for_url(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def _is_host(host: str) -> bool:
+    """A host name or an IP address, as a bare ``host:port`` names one (an IPv6 one maybe in [])."""
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if ":" in bare:
+        try:
+            ipaddress.IPv6Address(bare)
+        except ValueError:
+            return False
+        return True
+    return bool(bare) and not any(char in bare for char in "/?#@[]\\")
+
+
+def _check_characters(address: str, source: str) -> None:
+    """An address holds no whitespace or control character (a pasted newline, a stray space)."""
+    for position, char in enumerate(address):
+        if char.isspace() or not char.isprintable():
+            raise InvalidArgumentError(
+                f"Invalid job server address {redact_url(address)!r}"
+                + ("" if source == "address" else f" (from {source})")
+                + f": it holds {'whitespace' if char.isspace() else 'a control character'} "
+                f"(U+{ord(char):04X}) at position {position}.",
+                parameter="address",
+            )
+
+
+def _invalid(address: str, why: str) -> InvalidArgumentError:
+    return InvalidArgumentError(
+        f"Invalid job server address {redact_url(address)}: {why}.", parameter="address"
+    )
+
+
 @attrs.frozen
 class ServerURL:
     """A job server's base URL, split from the credentials it may carry (``http://user:pw@host``).
@@ -193,18 +244,23 @@ class ServerURL:
 
 def parse_server_url(address: str) -> ServerURL:
     """Check a resolved job-server URL and split off its credentials; ``ValueError`` names what is wrong."""
-    display = redact_url(address)
+    _check_characters(address, "address")
     try:
         parts = urlsplit(address)
         port = parts.port
     except ValueError as exc:  # a port that is not a number, or not in 0-65535; a bad IPv6 literal
-        raise ValueError(f"Invalid job server address {display}: {exc}.") from None
-    if parts.scheme not in ("http", "https"):
-        raise ValueError(f"Invalid job server address {display}: the scheme must be http:// or https://.")
+        raise _invalid(address, str(exc)) from None
+    if parts.scheme not in ("http", "https") or not address.startswith(f"{parts.scheme}://"):
+        raise _invalid(address, "the scheme must be http:// or https://")
     if not parts.hostname:
-        raise ValueError(f"Invalid job server address {display}: it names no host.")
+        raise _invalid(address, "it names no host")
     if port == 0:
-        raise ValueError(f"Invalid job server address {display}: port 0 cannot be connected to.")
+        raise _invalid(address, "port 0 cannot be connected to")
+    if parts.query or parts.fragment or "?" in address or "#" in address:
+        raise _invalid(
+            address, "a job server's address cannot hold a query ('?') or a fragment ('#'): give its base URL"
+        )
+    display = redact_url(address)
     if parts.username is None and parts.password is None:
         return ServerURL(url=address, display=display)
     bare = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
@@ -247,15 +303,18 @@ def _cluster_info_from_module(
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        raise RuntimeError(
+        raise AddressModuleError(
             f"Module: {module_name} does not exist.\n"
-            f"This module was parsed from address: {redact_url(full_address)}"
+            f"This module was parsed from address: {redact_url(full_address)}\n"
+            "(Only http:// and https:// addresses name a job server directly.)",
+            parameter="address",
         ) from exc
     resolve = getattr(module, "get_job_submission_client_cluster_info", None)
     if not callable(resolve):
-        raise RuntimeError(
+        raise AddressModuleError(
             f"Module: {module_name} must have a function 'get_job_submission_client_cluster_info'.\n"
-            f"This module was parsed from address: {redact_url(full_address)}"
+            f"This module was parsed from address: {redact_url(full_address)}",
+            parameter="address",
         )
     info = resolve(inner_address, **kwargs)
     return ClusterInfo(

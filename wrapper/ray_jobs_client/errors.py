@@ -21,6 +21,7 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AddressModuleError",
     "AuthenticationError",
     "BadRequestError",
     "CertificateError",
@@ -28,6 +29,8 @@ __all__ = [
     "ClusterRestartedError",
     "EventLoopError",
     "HostNotFoundError",
+    "InvalidArgumentError",
+    "InvalidArgumentTypeError",
     "JobAlreadyExistsError",
     "JobNotFoundError",
     "JobNotTerminalError",
@@ -159,7 +162,31 @@ class MethodNotAllowedError(APIStatusError):
 
 
 class PayloadTooLargeError(APIStatusError):
-    """413: the body exceeded the server's 100 MiB limit."""
+    """The server refused a request body as too large, or would: ``limit`` is its limit in bytes.
+
+    The job server itself takes bodies up to 100 MiB (413 beyond; a 500 before Ray 2.45), but it
+    hands every submission to its job agent, which takes at most 1 MiB and whose refusal the job
+    server reports as a 500. A submission that is surely over that limit is refused before anything
+    is sent (``status_code`` 413, ``body`` empty); one the agent refuses keeps the server's status
+    and body. A :class:`RuntimeError`, as Ray's client raises for the server's answer.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        body: str,
+        *,
+        method: str = "",
+        path: str = "",
+        message: str | None = None,
+        retry_after: float | None = None,
+        limit: int | None = None,
+    ) -> None:
+        #: The limit in bytes that the body exceeded (None if the server did not say and it is unknown).
+        self.limit = limit
+        super().__init__(
+            status_code, body, method=method, path=path, message=message, retry_after=retry_after
+        )
 
 
 class ServerError(APIStatusError):
@@ -324,6 +351,25 @@ class JobWaitTimeoutError(JobsClientError, TimeoutError):
             {job_id: last_status} if unfinished is None else dict(unfinished)
         )
         super().__init__(message)
+
+
+class InvalidArgumentError(JobsClientError, ValueError):
+    """An argument (of a constructor, a method or a policy) has a value that cannot work; raised
+    before anything is sent. ``parameter`` names the argument (e.g. ``"headers"``, ``"timeout"``)."""
+
+    def __init__(self, message: str, *, parameter: str) -> None:
+        self.parameter = parameter
+        super().__init__(message)
+
+
+class InvalidArgumentTypeError(InvalidArgumentError, TypeError):
+    """An argument has the wrong type (a :class:`TypeError`, as Ray's client raises there)."""
+
+
+class AddressModuleError(InvalidArgumentError, RuntimeError):
+    """The address is ``<module>://…`` (any scheme but http and https) and that module cannot resolve
+    it: it is not installed, or has no ``get_job_submission_client_cluster_info``. A
+    :class:`RuntimeError`, as Ray's client raises there."""
 
 
 class PackagingError(JobsClientError, ValueError):

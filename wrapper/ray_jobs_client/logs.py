@@ -30,6 +30,7 @@ from urllib.parse import unquote
 import attrs
 
 from . import defaults
+from ._arguments import check_count, check_seconds
 from ._core import error_for_status
 from .defaults import WEBSOCKET_READ_BYTES
 from .errors import (
@@ -98,6 +99,13 @@ class TailPolicy:
     idle_check_interval: float = defaults.TAIL_IDLE_CHECK_INTERVAL
     #: Interval between ``GET …/logs`` when polling instead of streaming.
     poll_interval: float = defaults.TAIL_POLL_INTERVAL
+
+    def __attrs_post_init__(self) -> None:
+        check_count("max_reconnects", self.max_reconnects)
+        for name in ("backoff_initial", "backoff_max"):
+            check_seconds(name, getattr(self, name), zero_ok=True)
+        for name in ("idle_check_interval", "poll_interval"):
+            check_seconds(name, getattr(self, name))
 
     def backoff(self, attempt: int) -> float:
         """Delay before reconnect number ``attempt`` (1-based): capped exponential with full jitter."""

@@ -24,11 +24,14 @@ import time
 import attrs
 
 from . import defaults
+from ._arguments import check_count, check_seconds
 from .defaults import OUTAGE_PATIENCE as DEFAULT_OUTAGE_PATIENCE
 from .defaults import TRANSIENT_STATUSES, VANISHED_RECHECK_PAUSE, VANISHED_RECHECKS
 from .errors import (
     PERMANENT_CONNECTION_ERRORS,
     APIConnectionError,
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
     JobNotFoundError,
     JobsClientError,
     ServerError,
@@ -61,10 +64,21 @@ class OutagePolicy:
     vanished_recheck_pause: float = VANISHED_RECHECK_PAUSE
 
     def __attrs_post_init__(self) -> None:
-        if self.patience is not None and not self.patience >= 0:
-            raise ValueError(
-                f"outage patience must be 0 or more seconds (or None: forever), got {self.patience}"
-            )
+        patience = self.patience
+        if patience is not None:
+            if isinstance(patience, bool) or not isinstance(patience, int | float):
+                raise InvalidArgumentTypeError(
+                    f"outage patience must be seconds or None (forever), got {type(patience)}",
+                    parameter="outage_patience",
+                )
+            if not patience >= 0:  # NaN too; infinity is forever, as None
+                raise InvalidArgumentError(
+                    f"outage patience must be 0 or more seconds (or None: forever), got {patience}",
+                    parameter="outage_patience",
+                )
+        for name in ("backoff_initial", "backoff_max", "vanished_recheck_pause"):
+            check_seconds(name, getattr(self, name), zero_ok=True)
+        check_count("vanished_rechecks", self.vanished_rechecks)
 
     def backoff(self, attempt: int) -> float:
         """Pause before attempt ``attempt + 1`` of an outage: capped exponential, full jitter above half."""

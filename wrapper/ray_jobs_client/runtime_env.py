@@ -377,6 +377,18 @@ def _parse_env_vars(value: object) -> dict[str, str] | None:
                 "runtime_env['env_vars'] must be of type Dict[str, str], "
                 f"but the value {val} is of type {type(val)}"
             )
+        # What the job's worker cannot put in its environment (Python refuses it). Measured on Ray
+        # 2.60: the worker fails to start, again and again, and the job stays PENDING.
+        if not key or "=" in key or "\x00" in key:
+            raise RuntimeEnvError(
+                f"runtime_env['env_vars'] key {key!r} is not a valid environment variable name "
+                "(it must be non-empty, without '=' or a NUL byte)"
+            )
+        if "\x00" in val:
+            raise RuntimeEnvError(
+                f"runtime_env['env_vars'][{key!r}] holds a NUL byte, which an environment variable "
+                "cannot hold"
+            )
     return value
 
 

@@ -36,7 +36,9 @@ import attrs
 import httpx
 
 from . import defaults
+from ._arguments import check_count, check_seconds
 from .defaults import TRANSIENT_STATUSES
+from .errors import InvalidArgumentError, InvalidArgumentTypeError
 
 __all__ = [
     "STREAMED",
@@ -76,10 +78,24 @@ class RetryPolicy:
     deadline_factor: float = defaults.DEADLINE_FACTOR
 
     def __attrs_post_init__(self) -> None:
-        if self.max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more, got {self.max_retries}")
-        if not self.deadline_factor >= 1:
-            raise ValueError(f"deadline_factor must be at least 1, got {self.deadline_factor}")
+        check_count("max_retries", self.max_retries)
+        for name in ("backoff_initial", "backoff_max", "retry_after_max"):
+            check_seconds(name, getattr(self, name), zero_ok=True)
+        factor = self.deadline_factor
+        if isinstance(factor, bool) or not isinstance(factor, int | float):
+            raise InvalidArgumentTypeError(
+                f"deadline_factor must be a number, got {type(factor)}", parameter="deadline_factor"
+            )
+        if not 1 <= factor < float("inf"):
+            raise InvalidArgumentError(
+                f"deadline_factor must be at least 1 (and finite), got {factor}", parameter="deadline_factor"
+            )
+        if not isinstance(self.retry_statuses, frozenset | set) or not all(
+            isinstance(status, int) and not isinstance(status, bool) for status in self.retry_statuses
+        ):
+            raise InvalidArgumentTypeError(
+                "retry_statuses must be a set of status codes (ints)", parameter="retry_statuses"
+            )
 
     def deadline(self, timeouts: Mapping[str, float | None]) -> Deadline:
         """The deadline of a request starting now with these httpx timeouts (``request.extensions``)."""
