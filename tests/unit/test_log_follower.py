@@ -16,7 +16,9 @@ from fake_job_server import Connect, CutWebSocket, FakeJobServer, Refuse, Respon
 from ray_jobs_client.errors import (
     BadRequestError,
     JobNotFoundError,
+    LogDecodeError,
     LogStreamError,
+    NotFoundError,
     PermissionDeniedError,
     UnauthorizedError,
 )
@@ -228,3 +230,26 @@ def test_a_log_the_server_cannot_read_ends_early_with_a_warning_and_waits_for_th
     warnings = [m for m in caplog.messages if "could not send the full log" in m]
     assert len(warnings) == 1
     assert server.jobs[JOB].status == "SUCCEEDED"  # it waited for the end
+    # The log file was asked for through the dashboard's log API first: this fake is a gateway that
+    # passes only the job routes (404), which the warning says.
+    assert server.sent("GET /api/v0/logs/file")
+    assert "the dashboard's log API could not send the file" in warnings[0]
+
+
+def test_reading_a_log_neither_route_can_send_raises_log_decode_error_with_the_reason(
+    server: FakeJobServer, connect: Connect
+) -> None:
+    """The job server cannot read the log, and the dashboard's log API is not reachable (a gateway
+    that passes only the job routes): ``LogDecodeError``, its ``__cause__`` the log API's answer."""
+    server.add_job(JOB, status="SUCCEEDED", log=lines(0, 3))
+    unreadable = (
+        "Traceback (most recent call last):\nUnicodeDecodeError: 'utf-8' codec can't decode byte 0xff"
+    )
+    server.fail(Respond(500, unreadable), when=LOGS, times=None)
+    client = connect(**QUICK)
+
+    for read in (client.get_job_logs, client.download):
+        with pytest.raises(LogDecodeError) as caught:
+            read(JOB)
+        assert isinstance(caught.value.__cause__, NotFoundError)
+        assert "/api/v0/logs/file" in str(server.sent("GET /api/v0/logs/file")[-1].request.url)

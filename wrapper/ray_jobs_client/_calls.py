@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import IO, Any, TypeVar, cast
+from urllib.parse import urlencode
 
 import attrs
 from ray_jobs_api.api.jobs import (
@@ -174,6 +175,26 @@ def tail_job_logs_path(job_id: str) -> str:
     """The log WebSocket's path (the id percent-encoded), as the generated endpoint builds it."""
     check_job_id(job_id)
     return str(_tail_job_logs._get_kwargs(job_or_submission_id=job_id)["url"])
+
+
+def log_file(node_id: str, submission_id: str) -> Call[str]:
+    """The job's whole log file from the dashboard's log API, on the node its driver ran on.
+
+    ``GET /api/v0/logs/file`` belongs to the dashboard's state API, not to the job server (so it is
+    not in the spec): the fallback for a log the job server cannot read (see
+    :class:`~ray_jobs_client.logs.LogFile`). Only ever read as a stream by the download effects,
+    which take the request from ``url``; the endpoint named here is never called.
+    """
+    query = urlencode({"node_id": node_id, "filename": f"job-driver-{submission_id}.log", "lines": -1})
+    return Call(
+        _get_job_logs,
+        {},
+        "GET",
+        "/api/v0/logs/file",
+        {},
+        not_found=NotFoundError,
+        url=f"/api/v0/logs/file?{query}",
+    )
 
 
 def package_exists(protocol: str, package_name: str) -> Call[bool]:

@@ -10,6 +10,7 @@ as it does is in :mod:`ray_jobs_client.logs`.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator, Mapping
 
 import attrs
@@ -18,16 +19,20 @@ import httpx
 from . import _calls
 from ._core import Call, Effect, Emit, Flow, Pause, StreamEvent, do, refused_upgrade_body
 from ._flows import Flows
-from .errors import APIConnectionError, JobNotFoundError, LogDecodeError, ServerError
+from .errors import APIConnectionError, APIStatusError, JobNotFoundError, LogDecodeError, ServerError
 from .logs import (
     LogCursor,
     LogDownload,
+    LogFile,
     stream_closed_by_server,
     tail_path,
     upgrade_refusal,
     warn_log_unsendable,
 )
 from .outage import Outage
+from .releases import PLAIN_LOG_FILES_SINCE, release_tuple
+
+logger = logging.getLogger("ray_jobs_client")
 
 # --------------------------------------------------------------------------- effects
 
@@ -106,8 +111,9 @@ class LogFlows(Flows):
     def _follow_flow(self, job_id: str) -> Flow[None]:
         """Emit the job's log as it is written, each character once, until the job is terminal.
 
-        A log the server cannot read ends the output early with one warning; the flow still ends
-        only when the job does.
+        A log the job server cannot read (bytes that are not UTF-8) is read as a file instead (see
+        :class:`~ray_jobs_client.logs.LogFile`); if that fails too, the output ends early with one
+        warning, and the flow still ends only when the job does.
         """
         try:
             yield from self._stream_flow(job_id)
@@ -153,41 +159,97 @@ class LogFlows(Flows):
             # The stream's end is never trusted (a proxy's cut looks like the server's normal close):
             # the status decides, and a final download recovers what the stream did not deliver.
             if (yield from self._job_status_flow(outage, job_id)).is_terminal():
-                yield from self._download_flow(job_id, cursor, outage)
+                yield from self._fetch_log_flow(job_id, cursor, outage)
                 return
-            if closed_by_server:  # raises LogDecodeError if the server cannot read the log
+            if closed_by_server:
                 try:
-                    yield from self._download_flow(job_id, cursor, outage)
+                    log_file = yield from self._fetch_log_flow(job_id, cursor, outage, final=False)
                 except JobNotFoundError as exc:
                     if not outage.in_doubt(exc):
                         raise
+                else:
+                    if log_file is not None:  # the stream will stop at the same bytes every time
+                        yield from self._poll_flow(job_id, cursor, outage, log_file)
+                        return
             failures += 1
             error = policy.give_up(job_id, failures, reason)
             if error is not None:
                 raise error
             yield from do(Pause(policy.backoff(failures)))
 
-    def _poll_flow(self, job_id: str, cursor: LogCursor, outage: Outage) -> Flow[None]:
-        """Follow by downloading the log again every ``poll_interval`` (WebSockets refused)."""
+    def _poll_flow(
+        self, job_id: str, cursor: LogCursor, outage: Outage, log_file: LogFile | None = None
+    ) -> Flow[None]:
+        """Follow by downloading the log again every ``poll_interval`` (WebSockets refused, or a log
+        the job server cannot read: then its ``log_file``)."""
         while True:
             final = (yield from self._job_status_flow(outage, job_id)).is_terminal()  # then complete
-            yield from self._download_flow(job_id, cursor, outage)
+            log_file = yield from self._fetch_log_flow(job_id, cursor, outage, final=final, log_file=log_file)
             if final:
                 return
             yield from do(Pause(self._settings.tail_policy.poll_interval))
 
     def _download_flow(self, job_id: str, cursor: LogCursor, outage: Outage | None = None) -> Flow[None]:
+        """Emit what ``cursor`` has not delivered yet of the job's log (see :meth:`_fetch_log_flow`)."""
+        yield from self._fetch_log_flow(job_id, cursor, outage)
+
+    def _fetch_log_flow(
+        self,
+        job_id: str,
+        cursor: LogCursor,
+        outage: Outage | None = None,
+        *,
+        final: bool = True,
+        log_file: LogFile | None = None,
+    ) -> Flow[LogFile | None]:
         """``GET …/logs`` streamed: emit what ``cursor`` has not delivered yet, resumed if cut (and
-        through an outage of the server, within its patience)."""
-        call = _calls.get_job_logs(job_id)
-        download = LogDownload(job_id, cursor)
+        through an outage of the server, within its patience).
+
+        If the job server cannot read the log (bytes that are not UTF-8), the log file is read
+        through the dashboard's log API instead, the bad bytes as U+FFFD; that file is returned, and
+        read directly when given as ``log_file``. ``final=False``: the job still writes the file.
+        Raises :class:`LogDecodeError` only if the file cannot be read either.
+        """
         outage = outage or self._outage(f"downloading the log of job {job_id}")
+        if log_file is None:
+            try:
+                yield from self._read_log_flow(LogDownload(job_id, cursor), outage)
+                return None
+            except LogDecodeError as exc:
+                log_file = yield from self._log_file_flow(job_id, outage, exc)
+        try:
+            yield from self._read_log_flow(LogDownload(job_id, cursor, log_file), outage, final)
+        except APIStatusError as exc:  # the log API refused or failed: the job server's answer stands
+            raise log_file.cause from exc
+        return log_file
+
+    def _log_file_flow(self, job_id: str, outage: Outage, cause: LogDecodeError) -> Flow[LogFile]:
+        """Where the dashboard's log API serves the job's log file (or ``cause`` if it cannot)."""
+        details = yield from self._through_outage(outage, lambda: _calls.get_job_info(job_id), job_id)
+        if not details.submission_id or not details.driver_node_id:
+            raise cause
+        version = yield from self._server_version_flow()
+        logger.info(
+            "The job server cannot send the log of job %s: it holds bytes that are not UTF-8. Reading "
+            "the log file through the dashboard's log API instead, those bytes shown as U+FFFD.",
+            job_id,
+        )
+        return LogFile(
+            _calls.log_file(details.driver_node_id, details.submission_id),
+            framed=release_tuple(version.ray_version)[:2] < PLAIN_LOG_FILES_SINCE,
+            cause=cause,
+        )
+
+    def _read_log_flow(self, download: LogDownload, outage: Outage, final: bool = True) -> Flow[None]:
+        """Stream ``download``'s body, emitting the new text; resumed when cut (see
+        :meth:`_download_pause`)."""
+        call = download.file.call if download.file is not None else _calls.get_job_logs(download.job_id)
         attempt = 0
         while True:
             download.restart()
             receiving = False
             try:
-                start = yield from do(OpenDownload(call, call.url))
+                start = yield from do(OpenDownload(call, download.url_path))
                 if start.status_code != 200:
                     raise download.refused(start.status_code, start.body, start.headers)
                 receiving = True
@@ -195,12 +257,18 @@ class LogFlows(Flows):
                 while data := (yield from do(ReadDownload())):
                     if piece := download.feed(data):
                         yield from do(Emit(piece))
-                if piece := download.finish():
+                if piece := download.finish(final):
                     yield from do(Emit(piece))
                 return
             except (APIConnectionError, ServerError) as exc:
                 pause, attempt = self._download_pause(outage, download, exc, receiving, attempt)
                 yield from do(Pause(pause))
+
+    def _log_text_flow(self, job_id: str, cause: LogDecodeError) -> Flow[None]:
+        """``get_job_logs`` after the server answered ``cause``: emit the log file's text."""
+        outage = self._outage(f"downloading the log of job {job_id}")
+        log_file = yield from self._log_file_flow(job_id, outage, cause)
+        yield from self._fetch_log_flow(job_id, LogCursor(), outage, log_file=log_file)
 
 
 # --------------------------------------------------------------------------- for the drivers

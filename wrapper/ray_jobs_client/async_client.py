@@ -35,7 +35,7 @@ from ._follow import (
     stream_events,
 )
 from .defaults import WEBSOCKET_READ_BYTES
-from .errors import EventLoopError
+from .errors import EventLoopError, LogDecodeError
 from .logs import LogCursor
 from .models import JobDetails, JobStatus
 from .transport import STREAMED, AsyncRetryTransport, AsyncThroughClient
@@ -227,8 +227,11 @@ class AsyncJobSubmissionClient(ClientBase):
         return await self._send(_calls.get_job_status(job_id))
 
     async def get_job_logs(self, job_id: str) -> str:
-        """The job's whole log so far."""
-        return await self._send(_calls.get_job_logs(job_id))
+        """The job's whole log so far (see :meth:`JobSubmissionClient.get_job_logs`)."""
+        try:
+            return await self._send(_calls.get_job_logs(job_id))
+        except LogDecodeError as exc:  # bytes that are not UTF-8: read the log file instead
+            return "".join([text async for text in self._iterate(self._log_text_flow(job_id, exc))])
 
     async def iter_job_logs(self, job_id: str) -> AsyncIterator[str]:
         """The job's log so far — the text :meth:`get_job_logs` returns — in pieces, as it downloads.
@@ -261,9 +264,10 @@ class AsyncJobSubmissionClient(ClientBase):
         """Yield the job's log as it is written, until the job is terminal — each line exactly once.
 
         Ray's async iterator, made reliable: reconnects when the stream is cut, falls back to polling
-        when WebSockets are refused, and fetches any last lines the stream missed. A log the server
-        cannot read (bytes that are not UTF-8) ends the output early with one warning, never an
-        error: the iterator still ends only once the job is terminal.
+        when WebSockets are refused, and fetches any last lines the stream missed. A log the job
+        server cannot read (bytes that are not UTF-8) is read as a file through the dashboard's log
+        API, those bytes shown as U+FFFD; if that fails too, the output ends early with one warning,
+        never an error: the iterator still ends only once the job is terminal.
         """
         await self._ready()
         async for chunk in self._iterate(self._follow_flow(job_id)):

@@ -11,9 +11,10 @@ and show the subcommand's usage.
 Exit codes are ``ray job``'s: ``submit`` exits 1 when the job it follows FAILED and 0 when it
 SUCCEEDED or was STOPPED; ``logs --follow`` exits 0 whatever the job's end; any error exits 1.
 ``wait`` exits 0 when every job SUCCEEDED, 1 when some FAILED or were STOPPED (or on an error), and
-124 (as ``timeout(1)``) when ``--timeout`` passed first. A log
-the server cannot send (bytes that are not UTF-8) is not an error while following: what the stream
-sent is printed, a warning goes to stderr, and the command ends with the job's status.
+124 (as ``timeout(1)``) when ``--timeout`` passed first. A log the job server cannot send (bytes
+that are not UTF-8) is printed from the log file instead (through the dashboard's log API), those
+bytes as U+FFFD; should that fail too, following is not an error: what the stream sent is printed,
+a warning goes to stderr, and the command ends with the job's status.
 """
 
 from __future__ import annotations
@@ -621,6 +622,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
+        # A log may hold any character (U+FFFD for bytes that were not UTF-8): one the terminal's
+        # encoding cannot show is printed as "?" rather than ending the command.
+        sys.stdout.reconfigure(errors="replace")
     out = Output(sys.stdout, args.log_color)
     from .errors import JobsClientError
 

@@ -25,6 +25,7 @@ from ._follow import (
     stream_events,
 )
 from .defaults import WEBSOCKET_READ_BYTES
+from .errors import LogDecodeError
 from .logs import LogCursor
 from .models import JobDetails, JobStatus
 from .transport import STREAMED, RetryTransport, ThroughClient
@@ -157,8 +158,15 @@ class JobSubmissionClient(ClientBase):
         return self._send(_calls.get_job_status(job_id))
 
     def get_job_logs(self, job_id: str) -> str:
-        """The job's whole log so far."""
-        return self._send(_calls.get_job_logs(job_id))
+        """The job's whole log so far.
+
+        A log the job server cannot send (it holds bytes that are not UTF-8) is read as a file through
+        the dashboard's log API instead, those bytes shown as U+FFFD (as in every log method here).
+        """
+        try:
+            return self._send(_calls.get_job_logs(job_id))
+        except LogDecodeError as exc:  # bytes that are not UTF-8: read the log file instead
+            return "".join(self._iterate(self._log_text_flow(job_id, exc)))
 
     def iter_job_logs(self, job_id: str) -> Iterator[str]:
         """The job's log so far — the text :meth:`get_job_logs` returns — in pieces, as it downloads.
@@ -204,8 +212,9 @@ class JobSubmissionClient(ClientBase):
         """Yield the job's log as it is written, until the job is terminal — each line exactly once.
 
         Reconnects when the stream is cut, falls back to polling when WebSockets are refused, and
-        fetches any last lines the stream missed. A log the server cannot read (bytes that are not
-        UTF-8) ends the output early with one warning, never an error: the follower still returns
+        fetches any last lines the stream missed. A log the job server cannot read (bytes that are not
+        UTF-8) is read as a file through the dashboard's log API, those bytes shown as U+FFFD; if that
+        fails too, the output ends early with one warning, never an error: the follower still returns
         only once the job is terminal.
         """
         self._ensure_open()

@@ -202,12 +202,16 @@ class JobNotTerminalError(ServerError):
 
 
 class LogDecodeError(ServerError):
-    """``GET …/logs`` answered 500 because the job's log holds bytes that are not UTF-8.
+    """``GET …/logs`` answered 500 because the job's log holds bytes that are not UTF-8, and the log
+    file could not be read through the dashboard's log API instead (the reason is ``__cause__``).
 
     The server reads the whole log as UTF-8 text, so a single other byte (binary output, another
     encoding) makes it fail to send any of it, and its log WebSocket stops at that point. The job
-    itself is not affected. Following a job (``follow_job_logs``, ``tail_job_logs``) does not raise
-    this: it delivers what the stream sent, warns, and ends when the job does.
+    itself is not affected. The clients then read the log file through the dashboard's log API
+    (``/api/v0/logs/file``), the bad bytes shown as U+FFFD; this is raised only when that fails too
+    (a gateway that passes only the job routes, a node that is gone). Following a job
+    (``follow_job_logs``, ``tail_job_logs``) does not raise it: it delivers what the stream sent,
+    warns, and ends when the job does.
     """
 
     def __init__(

@@ -10,8 +10,10 @@ done, never answers pings, and can be cut by proxies at any time. So the followe
 * falls back to polling ``GET …/logs`` when the WebSocket upgrade is refused (e.g. by a proxy);
 * survives a log the server cannot read: one byte that is not UTF-8 makes every ``GET …/logs``
   answer 500 and the stream stop early (closed with 1000, as if the job were done). The follower
-  delivers what the stream sent, warns once, and ends when the job does, never failing because of
-  the log (:func:`stream_closed_by_server`, :func:`warn_log_unsendable`).
+  then reads the log file through the dashboard's log API (:class:`LogFile`), the bad bytes shown
+  as U+FFFD, polling it until the job ends; if that API cannot send it either, it warns once and
+  ends when the job does, never failing because of the log (:func:`stream_closed_by_server`,
+  :func:`warn_log_unsendable`).
 
 Decisions live in pure helpers here; :mod:`ray_jobs_client.client` and
 :mod:`ray_jobs_client.async_client` only add the I/O.
@@ -20,6 +22,7 @@ Decisions live in pure helpers here; :mod:`ray_jobs_client.client` and
 from __future__ import annotations
 
 import codecs
+import io
 import json
 import logging
 import random
@@ -31,7 +34,7 @@ import attrs
 
 from . import defaults
 from ._arguments import check_count, check_seconds
-from ._core import error_for_status
+from ._core import Call, error_for_status
 from .defaults import WEBSOCKET_READ_BYTES
 from .errors import (
     APIStatusError,
@@ -40,14 +43,18 @@ from .errors import (
     JobNotFoundError,
     LogDecodeError,
     LogStreamError,
+    NotFoundError,
     UnexpectedResponseError,
 )
 from .transport import retry_after_seconds
 
 __all__ = [
+    "LOG_FILE_BLOCK",
     "WEBSOCKET_READ_BYTES",
     "LogCursor",
     "LogDownload",
+    "LogFile",
+    "LogFileDecoder",
     "LogsBodyDecoder",
     "TailPolicy",
     "stream_closed_by_server",
@@ -151,14 +158,17 @@ def stream_closed_by_server(close_code: int) -> bool:
 def warn_log_unsendable(error: LogDecodeError) -> None:
     """Tell the user, once per follow, that the job's log ends early here and why.
 
-    After this the follower sends nothing more (the server cannot send the rest) and waits for the
-    job to end, so that following still ends with the job's real status.
+    Only when the log file could not be read instead either (see :class:`LogFile`). After this the
+    follower sends nothing more and waits for the job to end, so that following still ends with the
+    job's real status.
     """
+    instead = error.__cause__
     logger.warning(
         "The server could not send the full log of job %s: it holds bytes that are not UTF-8, which "
-        "the server cannot read (%s). Only the part its log stream sent before them was delivered.",
+        "the server cannot read (%s)%s. Only the part its log stream sent before them was delivered.",
         error.job_id,
         error.server_message,
+        "" if instead is None else f", and the dashboard's log API could not send the file ({instead})",
     )
 
 
@@ -169,19 +179,23 @@ def warn_log_unsendable(error: LogDecodeError) -> None:
 class LogDownload:
     """``GET …/logs`` read as a stream and resumable after a cut: decoding and exactly-once delivery.
 
-    Every attempt starts again at the log's first character (there are no ranged reads); the
-    :class:`LogCursor` skips what earlier attempts delivered. The I/O is the clients'.
+    With ``file``, the job's log file is read through the dashboard's log API instead (see
+    :class:`LogFile`). Every attempt starts again at the log's first character (there are no ranged
+    reads); the :class:`LogCursor` skips what earlier attempts delivered. The I/O is the clients'.
     """
 
     job_id: str
     cursor: LogCursor = attrs.field(factory=LogCursor)
-    _decoder: LogsBodyDecoder = attrs.field(factory=lambda: LogsBodyDecoder())
+    file: LogFile | None = None
+    _decoder: LogsBodyDecoder | LogFileDecoder = attrs.field(factory=lambda: LogsBodyDecoder())
     _start: bytes = b""  # the body's first bytes, for an error message
     _delivered_before: int = 0
 
     @property
     def url_path(self) -> str:
         """The path as sent (the id percent-encoded)."""
+        if self.file is not None:
+            return self.file.call.url
         from . import _calls
 
         return _calls.get_job_logs(self.job_id).url
@@ -193,7 +207,7 @@ class LogDownload:
 
     def restart(self) -> None:
         self.cursor.new_connection()
-        self._decoder = LogsBodyDecoder()
+        self._decoder = LogsBodyDecoder() if self.file is None else LogFileDecoder(self.file.framed)
         self._start = b""
         self._delivered_before = self.cursor.delivered
 
@@ -209,7 +223,7 @@ class LogDownload:
             body.decode("utf-8", errors="replace"),
             method="GET",
             path=self.path,
-            not_found=JobNotFoundError,
+            not_found=JobNotFoundError if self.file is None else NotFoundError,
             retry_after=retry_after_seconds(headers),
         )
 
@@ -222,9 +236,15 @@ class LogDownload:
         except ValueError as exc:
             raise self._unreadable(exc) from exc
 
-    def finish(self) -> str:
-        """The body is complete: the rest of the log, after checking the body was well formed."""
+    def finish(self, final: bool = True) -> str:
+        """The body is complete: the rest of the log, after checking the body was well formed.
+
+        ``final=False`` (a log file read while the job still writes it): a character or line end
+        that the body may have cut in two is left for the next read, not delivered half.
+        """
         try:
+            if isinstance(self._decoder, LogFileDecoder):
+                return self.cursor.accept(self._decoder.close(final))
             return self.cursor.accept(self._decoder.close())
         except ValueError as exc:
             raise self._unreadable(exc) from exc
@@ -238,6 +258,90 @@ class LogDownload:
             path=self.path,
             message=f"GET {self.path} answered 200 with an unreadable body ({exc}), starting {snippet!r}",
         )
+
+
+# --------------------------------------------------------------------------- the log file itself
+
+
+@attrs.frozen
+class LogFile:
+    """A job's log file as the dashboard's log API serves it: the fallback for a log the job server
+    cannot send.
+
+    The job server reads a job's log as UTF-8 text, strictly, so one byte that is not UTF-8 makes
+    ``GET …/logs`` answer 500 (:class:`~ray_jobs_client.errors.LogDecodeError`) and its WebSocket
+    stop at the 8 KiB block holding the byte (closed with 1000, nothing of that block sent). The
+    dashboard's log API (``GET /api/v0/logs/file``, the route ``ray logs`` uses, on the same port)
+    sends the file's bytes as they are; :class:`LogFileDecoder` turns them into the text the job
+    server would have sent, the bad bytes replaced by U+FFFD.
+
+    ``framed``: before Ray 2.45 that API puts a status byte before each block it sends (see
+    :class:`LogFileDecoder`). ``cause`` is the job server's refusal, raised again if this fails too.
+    """
+
+    #: the request (``GET /api/v0/logs/file?node_id=…&filename=job-driver-<id>.log&lines=-1``).
+    call: Call[str]
+    framed: bool
+    cause: LogDecodeError
+
+
+#: Before Ray 2.45 the log API sends a file in blocks of this many bytes, each after a status byte.
+LOG_FILE_BLOCK = 64 * 1024
+
+
+class LogFileDecoder:
+    """Decodes a job's log file, piece by piece, into the text the job server would send.
+
+    As the job server reads it (Python text mode): UTF-8, every line end (``\\r\\n``, ``\\r``) as
+    ``\\n`` — so that the text lines up, character for character, with what its WebSocket already
+    delivered — except that a byte sequence that is not UTF-8 becomes U+FFFD instead of an error.
+
+    ``framed`` (Ray before 2.45): the body is a series of blocks, each a status byte then up to
+    :data:`LOG_FILE_BLOCK` bytes of the file — ``1`` for data; ``0`` starts the API's error
+    message, which ends the body (raised as :class:`ValueError` by :meth:`close`).
+    """
+
+    def __init__(self, framed: bool) -> None:
+        self._framed = framed
+        self._text = io.IncrementalNewlineDecoder(
+            codecs.getincrementaldecoder("utf-8")(errors="replace"), translate=True
+        )
+        self._block_left = 0  # bytes of the current block still to come
+        self._error: bytearray | None = None
+
+    def feed(self, data: bytes) -> str:
+        """Take the next bytes of the body; return the log text they complete."""
+        if not self._framed:
+            return str(self._text.decode(data))
+        pieces = []
+        position = 0
+        while position < len(data):
+            if self._error is not None:
+                self._error += data[position:]
+                break
+            if self._block_left == 0:
+                status = data[position : position + 1]
+                position += 1
+                if status == b"1":
+                    self._block_left = LOG_FILE_BLOCK
+                elif status == b"0":
+                    self._error = bytearray()
+                else:
+                    raise ValueError(f"expected a block's status byte (b'1' or b'0'), got {status!r}")
+                continue
+            taken = data[position : position + self._block_left]
+            pieces.append(taken)
+            position += len(taken)
+            self._block_left -= len(taken)
+        return str(self._text.decode(b"".join(pieces)))
+
+    def close(self, final: bool = True) -> str:
+        """The body is complete: the last of the log (with ``final=False``, a character or a
+        ``\\r`` the body may have cut off stays undelivered: the next read of the file has it)."""
+        if self._error is not None:
+            message = " ".join(self._error.decode("utf-8", errors="replace").split())
+            raise ValueError(f"the log API failed: {message}")
+        return str(self._text.decode(b"", final=True)) if final else ""
 
 
 _LOGS_PREFIX = re.compile(r'[ \t\n\r]*\{[ \t\n\r]*"logs"[ \t\n\r]*:[ \t\n\r]*"')

@@ -25,6 +25,7 @@ __all__ = [
     "GATED_FEATURES",
     "NEWEST_TESTED",
     "OLDEST_TESTED",
+    "PLAIN_LOG_FILES_SINCE",
     "SERVER_BODY_LIMIT",
     "Feature",
     "release_tuple",
@@ -94,6 +95,13 @@ ENTRYPOINT_LABEL_SELECTOR = Feature(
 #: 2.50.1 (5 of 5), 2.51.2 (4 of 5), 2.54.1 (5 of 5) and 2.60.0 (6 of 6); never on 2.9.3 (0 of 8),
 #: 2.47.1 (0 of 8) or 2.49.2 (0 of 5).
 DELETE_RACE_SINCE = (2, 50)
+
+#: Since this release the dashboard's log API (``GET /api/v0/logs/file``, the fallback for a job log
+#: the job server cannot read) sends a file's bytes as they are. Before, it sends them in blocks of
+#: 64 KiB, each after a status byte (``1``; ``0`` and a message for an error). Read in the source of
+#: Ray 2.9.3, 2.44.1 (blocks by default), 2.45.0 and 2.60.0 (bytes as they are); seen live on 2.9.3
+#: and 2.60.0.
+PLAIN_LOG_FILES_SINCE = (2, 45)
 
 #: Every gated request field, for the spec consistency test.
 GATED_FEATURES = (ENTRYPOINT_RESOURCES, ENTRYPOINT_MEMORY, ENTRYPOINT_LABEL_SELECTOR)
