@@ -4,11 +4,15 @@ leaves nothing behind; and an async client reused from a second event loop."""
 from __future__ import annotations
 
 import asyncio
+import json
 import urllib.parse
 
 import httpx
 import pytest
-from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
+from integration_support import open_client, resolve
+from ray_jobs_client import AsyncJobSubmissionClient, JobNotFoundError, JobSubmissionClient
+from ray_jobs_client._core import error_for_status
+from ray_jobs_client.errors import PayloadTooLargeError
 
 pytestmark = pytest.mark.live
 
@@ -86,3 +90,68 @@ def test_an_async_client_shared_with_a_running_loop_is_refused(head_address: str
         first.call_soon_threadsafe(first.stop)
         thread.join()
         first.close()
+
+
+# --------------------------------------------------------------------------- bodies too large
+
+AGENT_LIMIT = 1024 * 1024
+
+
+def _metadata_for(submission_id: str, size: int) -> dict[str, str]:
+    """Metadata that makes the submission ``size`` bytes of JSON as the client measures it (its
+    fields, ASCII-escaped): the job server's re-encoding for its agent adds its unset fields."""
+    empty = {
+        "entrypoint": "echo big",
+        "submission_id": submission_id,
+        "runtime_env": {},
+        "metadata": {"k": ""},
+    }
+    return {"k": "x" * (size - len(json.dumps(empty)))}
+
+
+def test_the_job_agent_refuses_a_submission_over_1_mib_and_the_server_answers_500(
+    raw_http: httpx.Client, unique_id: str
+) -> None:
+    """The user's report: 1.2 MB of metadata came back as a ``ServerError`` 500. The job server takes
+    100 MiB, but its job agent (aiohttp's default limit) refuses the body, and the server wraps that
+    refusal in a 500. Sent raw: that answer is a PayloadTooLargeError naming the 1 MiB limit, and no
+    record is left behind."""
+    body = {
+        "entrypoint": "echo big",
+        "submission_id": unique_id,
+        "metadata": _metadata_for(unique_id, 1_200_000),
+    }
+    answer = raw_http.post("/api/jobs/", json=body)
+    assert answer.status_code == 500
+    assert "HTTPRequestEntityTooLarge" in answer.text and "Request failed with status code" in answer.text
+    error = error_for_status(answer.status_code, answer.text, method="POST", path="/api/jobs/")
+    assert isinstance(error, PayloadTooLargeError) and error.limit == AGENT_LIMIT
+    assert raw_http.get(f"/api/jobs/{unique_id}").status_code == 404
+
+
+@pytest.mark.parametrize("twin", ["sync", "async"])
+def test_a_submission_over_the_agents_limit_is_payload_too_large(
+    twin: str, head_address: str, unique_id: str
+) -> None:
+    """Surely over the limit: refused before anything is sent. Just under it as the client measures
+    it, but over it once the server adds its unset fields: the server's 500, as PayloadTooLargeError."""
+
+    async def submit(size: int) -> None:
+        async with open_client(twin, head_address) as client:
+            await resolve(
+                client.submit_job(
+                    entrypoint="echo big", submission_id=unique_id, metadata=_metadata_for(unique_id, size)
+                )
+            )
+
+    with pytest.raises(PayloadTooLargeError, match="nothing was sent") as local:
+        asyncio.run(submit(1_200_000))
+    assert (local.value.status_code, local.value.limit) == (413, AGENT_LIMIT)
+
+    with pytest.raises(PayloadTooLargeError, match="its job agent accepts at most 1048576 bytes") as remote:
+        asyncio.run(submit(AGENT_LIMIT - 40))
+    assert (remote.value.status_code, remote.value.limit) == (500, AGENT_LIMIT)
+    assert isinstance(remote.value, RuntimeError)
+
+    with JobSubmissionClient(head_address) as client, pytest.raises(JobNotFoundError):
+        client.get_job_info(unique_id)
