@@ -134,6 +134,7 @@ def test_an_unknown_job_is_a_plain_error(env: dict[str, str], jobs: Jobs) -> Non
         ("wait --poll 0 a", "argument --poll: expected a positive number of seconds, got '0'"),
         ("wait --timeout soon a", "argument --timeout: expected seconds, got 'soon'"),
         ("wait --timeout -1 a", "argument --timeout: expected a positive number of seconds"),
+        ("wait --poll 1e12 a", "argument --poll: expected a positive number of seconds, got '1e12'"),
     ],
 )
 def test_usage_errors_exit_2_before_anything_is_sent(line: str, complaint: str, env: dict[str, str]) -> None:

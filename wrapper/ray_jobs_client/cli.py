@@ -26,6 +26,7 @@ import os
 import shlex
 import shutil
 import sys
+import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
@@ -147,8 +148,8 @@ def _patience(text: str) -> float | None:
         seconds = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seconds or 'forever', got {text!r}") from None
-    if not 0 <= seconds < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {text!r}")
+    if not 0 <= seconds <= threading.TIMEOUT_MAX:  # longer waits cannot be timed
+        raise argparse.ArgumentTypeError(f"expected 0 or more seconds (or 'forever'), got {text!r}")
     return seconds
 
 
@@ -157,7 +158,7 @@ def _seconds(text: str) -> float:
         seconds = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not 0 < seconds < float("inf"):
+    if not 0 < seconds <= threading.TIMEOUT_MAX:  # longer waits cannot be timed
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
     return seconds
 
