@@ -73,8 +73,9 @@ test: $(STAMP) check-generated check-spec-30 spec-tools ray-releases wheel-venv 
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-releases
 
-# Older Ray releases that `make test` runs the release suite against (venvs in build/ray/<release>).
-TEST_RAY_RELEASES ?= 2.9.3 2.47.1
+# Older Ray releases that `make test` runs the release suite against (venvs in build/ray/<release>):
+# MAKE_TEST_RELEASES of the one table of tested releases, wrapper/ray_jobs_client/releases.py.
+TEST_RAY_RELEASES ?= $(shell $(BIN)/python tools/ray_releases.py list)
 RELEASE_SUITE ?= tests/contract tests/integration tests/cli
 
 ray-releases: $(STAMP)

@@ -20,9 +20,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from ray_jobs_client.releases import NEWEST_TESTED
+
 from .common import OURS, RAYS, Figure, Log, Table, Target, mib
 
-RAY_REQUIREMENT = "ray[default]==2.60.0"
+RAY_REQUIREMENT = f"ray[default]=={NEWEST_TESTED}"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -2,6 +2,8 @@
 
     python tools/ray_releases.py install 2.9.3 2.47.1     # create build/ray/<version> where missing
     python tools/ray_releases.py path 2.9.3               # print that venv's `ray` executable
+    python tools/ray_releases.py list                     # the releases `make test` runs (2.9.3 2.47.1)
+    python tools/ray_releases.py list --all               # every release `make compat` proves
 
 Each release gets ``build/ray/<version>`` with ``ray[default]==<version>`` (about 400 MB) plus the few
 pins an old release needs to start on today's Python and packages (:func:`pins`). A finished venv is
@@ -15,39 +17,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ray_jobs_client.releases import release_tuple
+from ray_jobs_client.releases import MAKE_TEST_RELEASES, TESTED_RELEASES, release_tuple
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASES_DIR = ROOT / "build" / "ray"
 
-#: Releases that ``make test`` starts besides the installed one (2.60): the oldest supported and one
-#: from the middle of the range (after /api/version gained session_name and the dashboard its
-#: WebSocket proxy, before token authentication, the browser guard and label selectors).
-TESTED = ("2.9.3", "2.47.1")
-
-#: Every release ``make compat`` proves (the README's table lists the same): the oldest and newest
-#: supported, and the releases on each side of every change the spec dates (``x-ray-since``,
-#: ``x-ray-behaviour-since``), plus a few between.
-SUPPORTED = (
-    "2.9.3",
-    "2.12.0",
-    "2.20.0",
-    "2.24.0",
-    "2.31.0",  # last without session_name
-    "2.32.0",
-    "2.40.0",
-    "2.44.1",  # last with the dashboard's JSON failure bodies and 500 for oversized bodies
-    "2.45.0",
-    "2.47.1",
-    "2.49.2",  # last with error_type always null
-    "2.51.2",  # last without token authentication; last that needs a User-Agent
-    "2.52.1",
-    "2.53.0",  # last with the POST/PUT-only browser guard; last without entrypoint_label_selector
-    "2.54.1",
-    "2.58.1",  # last without env_vars redaction for browsers
-    "2.59.0",
-    "2.60.0",
-)
+#: Releases that ``make test`` starts besides the installed one, and every release ``make compat``
+#: proves: both from the one table of tested releases, ``ray_jobs_client/releases.py``.
+TESTED = MAKE_TEST_RELEASES
+SUPPORTED = TESTED_RELEASES
 
 
 def installed_ray() -> str | None:
@@ -118,7 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     install.add_argument("versions", nargs="*", help=f"default: {' '.join(TESTED)}")
     path = sub.add_parser("path", help="print a release's `ray` executable")
     path.add_argument("version")
+    listing = sub.add_parser("list", help="print the older releases `make test` runs, on one line")
+    listing.add_argument("--all", action="store_true", help="every release `make compat` proves")
     args = parser.parse_args(argv)
+    if args.command == "list":
+        print(" ".join(SUPPORTED if args.all else TESTED))
+        return 0
     if args.command == "path":
         print(ray_executable(args.version))
         return 0

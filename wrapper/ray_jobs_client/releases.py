@@ -22,15 +22,49 @@ __all__ = [
     "ENTRYPOINT_MEMORY",
     "ENTRYPOINT_RESOURCES",
     "GATED_FEATURES",
+    "MAKE_TEST_RELEASES",
     "NEWEST_TESTED",
     "OLDEST_TESTED",
+    "TESTED_RELEASES",
     "Feature",
     "release_tuple",
 ]
 
-#: The range of Ray releases whose job servers this client is tested against (``make compat``).
-OLDEST_TESTED = "2.9.0"
-NEWEST_TESTED = "2.60.0"
+# ------------------------------------------------------------------ the one table of tested releases
+# The package (the range below), the tools (``tools/ray_releases.py``, ``tools/compat.py``), the
+# Makefile (``python tools/ray_releases.py list …``) and the tests all read these two tuples; a unit
+# test holds pyproject's ``ray[default]`` pin and the README's table to them.
+
+#: Every Ray release ``make compat`` proves, oldest first (the README's table lists the same): the
+#: oldest and newest supported, the releases on each side of every change the spec dates
+#: (``x-ray-since``, ``x-ray-behaviour-since``), and a few between. The last is the release the test
+#: venv installs (pyproject's ``ray[default]`` pin), whose head the whole suite runs against.
+TESTED_RELEASES: tuple[str, ...] = (
+    "2.9.3",
+    "2.12.0",
+    "2.20.0",
+    "2.24.0",
+    "2.31.0",  # last without session_name
+    "2.32.0",
+    "2.40.0",
+    "2.44.1",  # last with the dashboard's JSON failure bodies and 500 for oversized bodies
+    "2.45.0",
+    "2.47.1",
+    "2.49.2",  # last with error_type always null
+    "2.51.2",  # last without token authentication; last that needs a User-Agent
+    "2.52.1",
+    "2.53.0",  # last with the POST/PUT-only browser guard; last without entrypoint_label_selector
+    "2.54.1",
+    "2.58.1",  # last without env_vars redaction for browsers
+    "2.59.0",
+    "2.60.0",
+)
+
+#: The older releases whose heads ``make test`` also runs the release suite against (the rest are
+#: ``make compat``'s): the oldest supported and one from the middle of the range (after
+#: /api/version gained session_name and the dashboard its WebSocket proxy, before token
+#: authentication, the browser guard and label selectors).
+MAKE_TEST_RELEASES: tuple[str, ...] = ("2.9.3", "2.47.1")
 
 
 def release_tuple(version: str) -> tuple[int, ...]:
@@ -44,6 +78,12 @@ def release_tuple(version: str) -> tuple[int, ...]:
         if match.end() != len(piece):
             break
     return tuple(parts)
+
+
+#: The range of Ray releases whose job servers this client is tested against (``make compat``): from
+#: the first patch release of the oldest tested minor release to the newest tested release.
+OLDEST_TESTED = "{}.{}.0".format(*release_tuple(TESTED_RELEASES[0])[:2])
+NEWEST_TESTED = TESTED_RELEASES[-1]
 
 
 @dataclass(frozen=True)
