@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 .PHONY: install generate check-generated test unit lint typecheck demo bench clean dist wheel-venv \
 	ray-releases test-releases \
-	spec-tools node-tools chromium lint-spec spec-docs ts-client ts-check compat spec-drift docs
+	spec-tools node-tools chromium lint-spec spec-docs ts-client ts-smoke ts-check compat spec-drift docs
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
@@ -68,9 +68,11 @@ typecheck: $(STAMP)
 # The tests start their own Ray head (see tests/conftest.py) and stop exactly what they started.
 # tests/spec also needs the pinned Node tools and Chromium: `spec-tools` installs them.
 # First the whole suite against the installed Ray (2.60), then the release suite (everything whose
-# answer comes from the server) against a head of each older release in TEST_RAY_RELEASES.
-test: $(STAMP) check-generated check-spec-30 spec-tools ray-releases wheel-venv docs
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# answer comes from the server) against a head of each older release in TEST_RAY_RELEASES. Every run
+# ends with its 15 slowest tests.
+TEST_OPTS ?= --durations=15
+test: $(STAMP) check-generated check-spec-30 spec-tools ray-releases wheel-venv docs ts-smoke
+	$(BIN)/python -m pytest $(TEST_OPTS) $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-releases
 
 # Older Ray releases that `make test` runs the release suite against (venvs in build/ray/<release>):
@@ -84,7 +86,8 @@ ray-releases: $(STAMP)
 test-releases: ray-releases
 	@failed=""; for release in $(TEST_RAY_RELEASES); do \
 		echo "==================== the release suite against a Ray $$release head"; \
-		RJC_RAY_RELEASE=$$release $(BIN)/python -m pytest $(RELEASE_SUITE) $(PYTEST_ARGS) || failed="$$failed $$release"; \
+		RJC_RAY_RELEASE=$$release $(BIN)/python -m pytest $(RELEASE_SUITE) $(TEST_OPTS) $(PYTEST_ARGS) \
+			|| failed="$$failed $$release"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "the release suite failed against Ray$$failed" >&2; exit 1; fi
 
@@ -96,21 +99,42 @@ test-releases: ray-releases
 DIST := build/dist
 WHEEL_VENV := build/wheel-venv
 
-dist: $(STAMP)
+# Both are files that make rebuilds only when what goes into them changed (not on every `make test`).
+DIST_STAMP := $(DIST)/.built
+WHEEL_STAMP := $(WHEEL_VENV)/.installed
+PACKAGE_SOURCES := pyproject.toml README.md \
+	$(shell find wrapper generated openapi -path openapi/node_modules -prune -o -type f ! -path '*/__pycache__/*' -print)
+
+$(DIST_STAMP): $(PACKAGE_SOURCES) | $(STAMP)
 	rm -rf $(DIST)
 	$(BIN)/python -m build --outdir $(DIST) .
 	$(BIN)/python -m build --wheel --outdir $(DIST)/tree .
+	touch $@
 
-wheel-venv: dist
+dist: $(DIST_STAMP)
+
+$(WHEEL_STAMP): $(DIST_STAMP)
 	rm -rf $(WHEEL_VENV)
 	$(PYTHON) -m venv $(WHEEL_VENV)
 	$(WHEEL_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
 		"$$(ls $(DIST)/ray_jobs_client-*.whl)[typecheck]"
+	touch $@
+
+wheel-venv: $(WHEEL_STAMP)
 
 # The API reference of ray_jobs_client and ray_jobs_api, from the docstrings (mkdocs.yml): open
 # build/docs/index.html in a browser; it needs no web server and no network (fonts, scripts, search).
-docs: $(STAMP)
+# Built only when a source changed; the stamp (tests/prebuilt.py) lets tests/docs use this build
+# instead of making a second one.
+DOCS_STAMP := build/docs-built.stamp
+DOCS_SOURCES := mkdocs.yml pyproject.toml $(shell find docs wrapper generated -type f ! -path '*/__pycache__/*')
+
+$(DOCS_STAMP): $(DOCS_SOURCES) $(STAMP)
+	rm -f $@
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	touch $@
+
+docs: $(DOCS_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
@@ -164,6 +188,21 @@ spec-docs: $(NODE_STAMP)
 ts-client: $(NODE_STAMP)
 	$(NODE_BIN)/openapi-typescript openapi/jobs.yaml -o $(TS_SCHEMA)
 	$(NODE_BIN)/tsc -p $(TS_DIR) --strict
+
+# The smoke client compiled once under --strict for tests/spec (tests/prebuilt.py reads the stamp):
+# rebuilt only when its sources change; without the Node tools, or when tsc fails, the test compiles
+# it itself (and reports the failure).
+TS_STAMP := build/ts-client-built.stamp
+
+$(TS_STAMP): $(shell find $(TS_DIR) -type f) openapi/package-lock.json $(NODE_STAMP)
+	rm -f $@
+	$(NODE_BIN)/tsc -p $(TS_DIR) --strict
+	touch $@
+
+ts-smoke:
+	@if [ -x $(NODE_BIN)/tsc ]; then \
+		$(MAKE) --no-print-directory $(TS_STAMP) || echo "tsc failed: tests/spec will report it" >&2; \
+	fi
 
 ts-check: $(NODE_STAMP)
 	$(NODE_BIN)/openapi-typescript openapi/jobs.yaml -o $(TS_SCHEMA) --check

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prebuilt import DOCS_SITE, DOCS_SOURCES, DOCS_STAMP, up_to_date
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("ray_jobs_client", "ray_jobs_api")
@@ -148,8 +149,12 @@ def expected(package: str) -> dict[str, Documented]:
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[Path]:
-    """The reference as ``make docs`` builds it (same mkdocs.yml, strict), in a scratch directory."""
+    """The reference as ``make docs`` builds it (same mkdocs.yml, strict): that build when nothing
+    changed since it (its stamp), else built here in a scratch directory."""
     pytest.importorskip("mkdocs", reason="the docs extra is not installed (pip install -e '.[docs]')")
+    if up_to_date(DOCS_STAMP, DOCS_SOURCES):
+        yield DOCS_SITE
+        return
     with tempfile.TemporaryDirectory(prefix="rjc-api-docs-") as scratch:
         result = subprocess.run(
             [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", scratch],
