@@ -67,9 +67,9 @@ typecheck: $(STAMP)
 
 # The tests start their own Ray head (see tests/conftest.py) and stop exactly what they started.
 # tests/spec also needs the pinned Node tools and Chromium: `spec-tools` installs them.
-# First the whole suite against the installed Ray (2.60), then the release suite (everything whose
-# answer comes from the server) against a head of each older release in TEST_RAY_RELEASES. Every run
-# ends with its 15 slowest tests.
+# First the whole suite against the installed Ray (2.60), then the release suite (the tests marked
+# `release`: those whose answer comes from the server) against a head of each older release in
+# TEST_RAY_RELEASES. Every run ends with its 15 slowest tests. The budget: tests/README.md.
 TEST_OPTS ?= --durations=15
 test: $(STAMP) check-generated check-spec-30 spec-tools ray-releases wheel-venv docs ts-smoke
 	$(BIN)/python -m pytest $(TEST_OPTS) $(PYTEST_ARGS)
@@ -86,7 +86,7 @@ ray-releases: $(STAMP)
 test-releases: ray-releases
 	@failed=""; for release in $(TEST_RAY_RELEASES); do \
 		echo "==================== the release suite against a Ray $$release head"; \
-		RJC_RAY_RELEASE=$$release $(BIN)/python -m pytest $(RELEASE_SUITE) $(TEST_OPTS) $(PYTEST_ARGS) \
+		RJC_RAY_RELEASE=$$release $(BIN)/python -m pytest $(RELEASE_SUITE) -m release $(TEST_OPTS) $(PYTEST_ARGS) \
 			|| failed="$$failed $$release"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "the release suite failed against Ray$$failed" >&2; exit 1; fi

@@ -442,6 +442,7 @@ def test_user_errors_are_reported_without_traceback(
     assert_user_error(run(argv(line, {"missing": unique_id, **files}), env=env), needle)
 
 
+@pytest.mark.release
 def test_entrypoint_resources_wait_for_resources(env: dict[str, str], jobs: Jobs) -> None:
     """A job asking for a resource another job holds waits ("waiting for resources"), then runs.
 
@@ -660,6 +661,7 @@ def ray_tmpdir_of_head(ray_head: LocalRayHead, tmp_path: Path) -> str:
     return str(tmp_path)
 
 
+@pytest.mark.release
 def test_local_cluster_is_found_without_an_address(
     env: dict[str, str], head_address: str, ray_tmpdir_of_head: str
 ) -> None:
@@ -668,6 +670,7 @@ def test_local_cluster_is_found_without_an_address(
     assert _banner_address(result[1]) == head_address
 
 
+@pytest.mark.release
 def test_bare_gcs_address_of_the_local_cluster_maps_to_its_dashboard(
     env: dict[str, str], ray_head: LocalRayHead, ray_tmpdir_of_head: str
 ) -> None:
@@ -677,6 +680,7 @@ def test_bare_gcs_address_of_the_local_cluster_maps_to_its_dashboard(
     assert _banner_address(result[1]) == ray_head.address
 
 
+@pytest.mark.release
 @pytest.mark.parametrize("form", ["bare", "ray-client"])
 def test_address_forms_ray_needs_gcs_for_are_guessed_with_a_warning(
     form: str, env: dict[str, str], ray_head: LocalRayHead, tmp_path: Path
@@ -701,6 +705,7 @@ def test_address_forms_ray_needs_gcs_for_are_guessed_with_a_warning(
 # --------------------------------------------------------------------------------------- releases
 
 
+@pytest.mark.release
 def test_a_field_newer_than_the_server_is_a_plain_error(env: dict[str, str], unique_id: str) -> None:
     """--entrypoint-label-selector needs Ray 2.54: older heads get a one-line error naming it, and
     no job; newer heads accept it (the selector matches no node, so the job is stopped)."""
@@ -723,6 +728,7 @@ def test_a_field_newer_than_the_server_is_a_plain_error(env: dict[str, str], uni
 # --------------------------------------------------------------------------------------- headers
 
 
+@pytest.mark.release
 @pytest.mark.ray_since(TOKEN_AUTH_SINCE, "token authentication: a wrong token must be refused")
 def test_headers_are_sent(env: dict[str, str], unique_id: str) -> None:
     """--headers and RAY_JOB_HEADERS reach the server (a wrong Authorization replaces the token);
@@ -745,6 +751,7 @@ def test_headers_are_sent(env: dict[str, str], unique_id: str) -> None:
 # ----------------------------------------------------------------------- known differences from Ray
 
 
+@pytest.mark.release
 def test_list_shows_runtime_env_values_like_ray(env: dict[str, str], jobs: Jobs) -> None:
     """Ray's ``TestJobList.test_list``: ``ray job list`` output contains a job's env var value."""
     job_id = jobs.submit("envlist", "echo hi", runtime_env={"env_vars": {"CLI_LIST_VAR": "value-4711"}})

@@ -39,7 +39,7 @@ from ray_jobs_client.testing import LocalRayHead
 from spec_validator import SPEC_30_PATH, ContractRecorder, OpenApiSpec
 from waiting import let_job_manager_finish, wait_for
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.release]
 
 SPEC = OpenApiSpec.load()
 JOB_ID_PARAMETER = "{job_or_submission_id}"

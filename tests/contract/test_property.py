@@ -29,7 +29,7 @@ from ray_jobs_client.testing import LocalRayHead
 from spec_validator import SPEC_30_PATH, SPEC_PATH, ContractRecorder, OpenApiSpec
 from waiting import let_job_manager_finish, wait_for
 
-pytestmark = [pytest.mark.live, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.live, pytest.mark.release, pytest.mark.timeout(300)]
 
 MAX_EXAMPLES = 25
 REQUEST_TIMEOUT = 10.0

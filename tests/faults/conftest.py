@@ -31,9 +31,19 @@ def proxy(ray_head: LocalRayHead) -> Iterator[FaultProxy]:
     assert proxy.problems == []
 
 
-@pytest.fixture(params=["sync", "async"])
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``connect`` opens the sync client, and also the async one where their I/O differs under the
+    fault (``@pytest.mark.both_clients``: TLS, timeouts of a silent server, resets while connecting,
+    credentials on the log WebSocket). Their shared decisions (what is retried, what an answer
+    means) run for both clients in the fast tier, on the fake job server."""
+    if "connect" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_clients") is not None
+        metafunc.parametrize("connect", ["sync", "async"] if both else ["sync"], indirect=True)
+
+
+@pytest.fixture
 def connect(request: pytest.FixtureRequest) -> Iterator[Connect]:
-    """``connect(address, **settings)`` opens a sync or an async client (the test runs for both)."""
+    """``connect(address, **settings)`` opens a client of the kind the test runs for."""
     opened: list[Driver] = []
 
     def open_client(address: str, **settings: Any) -> Driver:

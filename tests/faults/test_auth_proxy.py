@@ -117,6 +117,7 @@ def log_text(caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(f"{r.name} {r.getMessage()} {r.args!r}" for r in caplog.records)
 
 
+@pytest.mark.both_clients
 def test_credentials_reach_http_calls_and_the_log_websocket(
     gate: Gate,
     proxy: FaultProxy,
@@ -154,6 +155,7 @@ def test_credentials_reach_http_calls_and_the_log_websocket(
     assert_not_leaked(secrets, log_text(debug_logs))
 
 
+@pytest.mark.both_clients
 def test_missing_or_wrong_credentials_are_refused(
     gate: Gate, proxy: FaultProxy, connect: Connect, debug_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -167,6 +169,7 @@ def test_missing_or_wrong_credentials_are_refused(
     assert proxy.stats["respond_401"] == 2
 
 
+@pytest.mark.both_clients
 def test_connection_errors_do_not_show_credentials(
     gate: Gate, proxy: FaultProxy, connect: Connect, debug_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -179,6 +182,7 @@ def test_connection_errors_do_not_show_credentials(
     assert_not_leaked([gate.secret], exception_text(caught.value), log_text(debug_logs))
 
 
+@pytest.mark.both_clients
 def test_websocket_refused_with_401_is_an_error_not_a_fallback(
     proxy: FaultProxy, connect: Connect, finished_job: str
 ) -> None:

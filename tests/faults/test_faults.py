@@ -28,6 +28,7 @@ def _is_submit(request: Request) -> bool:
 # ---------------------------------------------------------------------------------------- HTTP calls
 
 
+@pytest.mark.both_clients
 def test_construction_survives_reset_connections(proxy: FaultProxy, connect: Connect) -> None:
     """The constructor's version check is retried when the first two connections are reset."""
     proxy.add_rule(Reset(), times=2)
@@ -64,6 +65,7 @@ def test_lost_submit_response_creates_exactly_one_job(
     assert sum(map(_is_submit, proxy.requests)) == 2  # the lost one and the retry
 
 
+@pytest.mark.both_clients
 @pytest.mark.parametrize("drop", ["after_each_response", "when_idle"])
 def test_polls_survive_dropped_connections_and_503_bursts(
     proxy: FaultProxy, connect: Connect, head: HeadJobs, drop: str
@@ -347,6 +349,7 @@ def test_garbage_version_answer_fails_construction(proxy: FaultProxy, connect: C
 # ---------------------------------------------------------------------------------------- timeouts
 
 
+@pytest.mark.both_clients
 def test_silent_server_times_out_construction(proxy: FaultProxy, connect: Connect) -> None:
     """A server that accepts and never answers: APITimeoutError within the configured timeout."""
     proxy.add_rule(Hang(), times=None)
@@ -360,6 +363,7 @@ def test_silent_server_times_out_construction(proxy: FaultProxy, connect: Connec
     assert proxy.stats["hang"] == 1
 
 
+@pytest.mark.both_clients
 def test_silent_server_times_out_a_call(proxy: FaultProxy, connect: Connect) -> None:
     proxy.add_rule(Hang(), times=None, when=lambda r: r.path == "/api/jobs/")
     client = connect(proxy.address, timeout=1.0, retries=0)
@@ -371,6 +375,7 @@ def test_silent_server_times_out_a_call(proxy: FaultProxy, connect: Connect) -> 
     assert 0.9 <= time.monotonic() - started < 5.0
 
 
+@pytest.mark.both_clients
 def test_a_silent_server_costs_at_most_twice_the_timeout_whatever_the_retries(
     proxy: FaultProxy, connect: Connect
 ) -> None:

@@ -62,6 +62,7 @@ def ca_dir(ca: trustme.CA, tmp_path: Path) -> str:
     return str(directory)
 
 
+@pytest.mark.both_clients
 def test_verify_with_ca_file_covers_https_and_wss(
     tls_proxy: FaultProxy, head: HeadJobs, ca_file: str
 ) -> None:
@@ -80,18 +81,21 @@ def test_verify_with_ca_file_covers_https_and_wss(
     assert tls_proxy.stats["ws_cuts"] >= 2
 
 
+@pytest.mark.both_clients
 def test_verify_with_ca_directory(tls_proxy: FaultProxy, connect: Connect, ca_dir: str) -> None:
     client = connect(tls_proxy.address, verify=ca_dir)
 
     assert isinstance(client.list_jobs(), list)
 
 
+@pytest.mark.both_clients
 def test_verify_false_skips_certificate_checks(tls_proxy: FaultProxy, connect: Connect) -> None:
     client = connect(tls_proxy.address, verify=False)
 
     assert isinstance(client.list_jobs(), list)
 
 
+@pytest.mark.both_clients
 def test_default_verify_rejects_unknown_ca(tls_proxy: FaultProxy, connect: Connect) -> None:
     """The default trust store does not know the CA: a ConnectionError that names the problem."""
     with pytest.raises(APIConnectionError) as caught:
@@ -107,6 +111,7 @@ def test_default_verify_rejects_unknown_ca(tls_proxy: FaultProxy, connect: Conne
     )
 
 
+@pytest.mark.both_clients
 def test_certificate_failure_is_not_retried(tls_proxy: FaultProxy, connect: Connect) -> None:
     """A certificate the client does not trust will not become trusted: retrying only delays the
     error (by up to ~8 s with the default backoff)."""

@@ -67,6 +67,7 @@ def _find(jobs: list[JobDetails], submission_id: str) -> JobDetails | None:
 # ------------------------------------------------------------------------------------ jobs
 
 
+@pytest.mark.release
 async def test_list_jobs_then_submit_with_env_vars_and_metadata(
     twin: str, head_address: str, unique_id: str
 ) -> None:
@@ -106,6 +107,7 @@ async def test_list_jobs_then_submit_with_env_vars_and_metadata(
         assert "hello from env" in await resolve(client.get_job_logs(unique_id))
 
 
+@pytest.mark.release
 async def test_submit_float_entrypoint_memory_is_a_bad_request(twin: str, head_address: str) -> None:
     async with open_client(twin, head_address) as client:
         with pytest.raises(BadRequestError, match="entrypoint_memory must be an integer") as caught:
@@ -113,6 +115,7 @@ async def test_submit_float_entrypoint_memory_is_a_bad_request(twin: str, head_a
     assert isinstance(caught.value, RuntimeError)
 
 
+@pytest.mark.release
 async def test_entrypoint_needing_more_cpus_than_the_cluster_waits_for_resources(
     twin: str, head_address: str, unique_id: str
 ) -> None:
@@ -131,6 +134,7 @@ async def test_entrypoint_needing_more_cpus_than_the_cluster_waits_for_resources
             assert await resolve(client.stop_job(unique_id)) is True
 
 
+@pytest.mark.release
 async def test_exception_in_driver_fails_the_job(twin: str, head_address: str, unique_id: str) -> None:
     script = "print('Hello !', flush=True)\nraise RuntimeError('Intentionally failed.')\n"
     async with open_client(twin, head_address) as client:
@@ -145,6 +149,7 @@ async def test_exception_in_driver_fails_the_job(twin: str, head_address: str, u
         assert info.driver_exit_code == 1
 
 
+@pytest.mark.release
 @pytest.mark.parametrize(
     ("feature", "kwargs"),
     [
@@ -179,6 +184,7 @@ async def test_a_field_newer_than_the_server_is_refused_before_anything_is_sent(
         await resolve(client.stop_job(unique_id))  # a selector no node matches keeps it PENDING
 
 
+@pytest.mark.release
 async def test_an_empty_label_selector_is_accepted_by_every_release(
     twin: str, head_address: str, unique_id: str
 ) -> None:
@@ -191,6 +197,7 @@ async def test_an_empty_label_selector_is_accepted_by_every_release(
         assert await await_terminal(client, unique_id) == "SUCCEEDED"
 
 
+@pytest.mark.release
 async def test_stop_and_delete_a_long_running_job(twin: str, head_address: str, unique_id: str) -> None:
     async with open_client(twin, head_address) as client:
         await resolve(client.submit_job(entrypoint=SLEEP_ENTRYPOINT, submission_id=unique_id))
@@ -211,6 +218,7 @@ async def test_stop_and_delete_a_long_running_job(twin: str, head_address: str, 
             await resolve(client.get_job_info(unique_id))
 
 
+@pytest.mark.release
 async def test_a_job_deleted_the_moment_it_ends_stays_deleted(
     twin: str, head_address: str, unique_id: str
 ) -> None:
@@ -250,6 +258,8 @@ NOISY_LOG_SCRIPT = (
 )
 
 
+@pytest.mark.both_clients
+@pytest.mark.release
 async def test_iter_job_logs_streams_exactly_what_get_job_logs_returns(
     twin: str, head_address: str, unique_id: str
 ) -> None:
@@ -270,6 +280,7 @@ async def test_iter_job_logs_streams_exactly_what_get_job_logs_returns(
         assert str(caught.value) == str(expected.value)
 
 
+@pytest.mark.release
 async def test_deprecated_job_id_kwarg(
     twin: str, head_address: str, unique_id: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -286,6 +297,7 @@ async def test_deprecated_job_id_kwarg(
         assert await await_terminal(client, unique_id) == "SUCCEEDED"
 
 
+@pytest.mark.release
 @pytest.mark.parametrize(
     "operation", ["get_job_info", "get_job_status", "stop_job", "delete_job", "get_job_logs"]
 )
@@ -297,6 +309,8 @@ async def test_nonexistent_job(twin: str, head_address: str, operation: str) -> 
     assert str(caught.value) == "Request failed with status code 404: Job rjc-nonexistent-job does not exist."
 
 
+@pytest.mark.both_clients
+@pytest.mark.release
 async def test_tail_of_a_nonexistent_job_raises(twin: str, head_address: str) -> None:
     async with open_client(twin, head_address) as client:
         with pytest.raises(JobNotFoundError, match="rjc-nonexistent-job does not exist") as caught:
@@ -304,6 +318,8 @@ async def test_tail_of_a_nonexistent_job_raises(twin: str, head_address: str) ->
     assert isinstance(caught.value, RuntimeError)
 
 
+@pytest.mark.both_clients
+@pytest.mark.release
 async def test_tail_job_logs_yields_every_line_in_order(twin: str, head_address: str, unique_id: str) -> None:
     async with open_client(twin, head_address) as client:
         await resolve(client.submit_job(entrypoint=python_entrypoint(HELLO_SCRIPT), submission_id=unique_id))
@@ -313,6 +329,8 @@ async def test_tail_job_logs_yields_every_line_in_order(twin: str, head_address:
         assert "".join(chunks) == await resolve(client.get_job_logs(unique_id))
 
 
+@pytest.mark.both_clients
+@pytest.mark.release
 async def test_a_long_line_comes_whole_over_the_websocket(
     twin: str, head_address: str, unique_id: str
 ) -> None:
@@ -334,12 +352,14 @@ async def test_a_long_line_comes_whole_over_the_websocket(
 # ------------------------------------------------------------------------------------ client
 
 
+@pytest.mark.release
 async def test_get_version(twin: str, head_address: str) -> None:
     async with open_client(twin, head_address) as client:
         assert await resolve(client.get_version()) == "4"
         assert client.get_address() == head_address
 
 
+@pytest.mark.both_clients
 async def test_version_check_404_is_not_a_job_server(twin: str) -> None:
     with stub_server(404, b"404: Not Found") as stub:
         with pytest.raises(RuntimeError, match="Version check returned 404"):
@@ -370,6 +390,7 @@ async def test_async_context_manager_closes_the_pool(head_address: str) -> None:
         await client.get_version()
 
 
+@pytest.mark.both_clients
 async def test_repr_shows_only_the_address(twin: str) -> None:
     secrets = {"headers": {"Authorization": "Bearer secret-xyz"}, "cookies": {"session": "cookie-secret"}}
     with stub_server(200, VERSION_BODY, "application/json") as stub:
@@ -388,6 +409,7 @@ async def test_repr_shows_only_the_address(twin: str) -> None:
 TOKEN_AUTH = pytest.mark.ray_since(TOKEN_AUTH_SINCE, "token authentication")
 
 
+@pytest.mark.release
 @TOKEN_AUTH
 async def test_no_token_mode_is_refused_by_a_token_cluster(
     twin: str, head_address: str, monkeypatch: pytest.MonkeyPatch
@@ -400,6 +422,7 @@ async def test_no_token_mode_is_refused_by_a_token_cluster(
     assert caught.value.status_code == 401
 
 
+@pytest.mark.release
 @TOKEN_AUTH
 async def test_wrong_token_is_refused(twin: str, head_address: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAY_AUTH_TOKEN", "not-the-token")
@@ -410,6 +433,7 @@ async def test_wrong_token_is_refused(twin: str, head_address: str, monkeypatch:
     assert caught.value.status_code == 403
 
 
+@pytest.mark.release
 @TOKEN_AUTH
 async def test_caller_authorization_header_wins_over_the_environment(
     twin: str, ray_head: LocalRayHead, monkeypatch: pytest.MonkeyPatch

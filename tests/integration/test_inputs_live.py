@@ -21,6 +21,7 @@ def _unservable(kind: str, tag: str) -> str:
     return f"rjc-{tag}-".ljust(241, "x")  # one byte more than a log file name can take
 
 
+@pytest.mark.release
 @pytest.mark.parametrize("kind", ["slash", "NUL", "241 bytes"])
 def test_the_server_keeps_a_record_it_cannot_serve_for_ids_the_client_refuses(
     raw_http: httpx.Client, head_address: str, kind: str, unique_id: str
@@ -41,6 +42,7 @@ def test_the_server_keeps_a_record_it_cannot_serve_for_ids_the_client_refuses(
     assert len(stored) == 1 and stored[0]["status"] in ("PENDING", "FAILED"), stored
 
 
+@pytest.mark.release
 @pytest.mark.parametrize("dots", [".", ".."])
 def test_dot_ids_are_stored_but_cannot_be_looked_up(raw_http: httpx.Client, dots: str) -> None:
     """Why ``.`` and ``..`` are refused: the router normalises them away, so the record is unreachable.

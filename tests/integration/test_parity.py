@@ -89,6 +89,7 @@ def raised(call: Any, *args: Any, **kwargs: Any) -> BaseException:
 # ------------------------------------------------------------------------------------ job lifecycle
 
 
+@pytest.mark.release
 def test_same_job_is_reported_identically(
     ray_module: Any, ray_client: Any, ours: JobSubmissionClient, unique_id: str
 ) -> None:
@@ -126,6 +127,7 @@ def test_same_job_is_reported_identically(
     assert "parity 42" in ours.get_job_logs(our_id)
 
 
+@pytest.mark.release
 def test_stop_and_delete_return_the_same_values(
     ray_client: Any, ours: JobSubmissionClient, unique_id: str
 ) -> None:
@@ -164,6 +166,7 @@ def test_stop_and_delete_return_the_same_values(
         assert ray_id not in ids and our_id not in ids
 
 
+@pytest.mark.release
 def test_metadata_merge(ray_module: Any, head_address: str, unique_id: str) -> None:
     defaults = {"k": "client", "c": "1"}
     ray_client = ray_module.JobSubmissionClient(head_address, metadata=dict(defaults))
@@ -186,6 +189,7 @@ def test_metadata_merge(ray_module: Any, head_address: str, unique_id: str) -> N
 # ------------------------------------------------------------------------------------ errors
 
 
+@pytest.mark.release
 @pytest.mark.parametrize(
     "operation", ["get_job_info", "get_job_status", "stop_job", "delete_job", "get_job_logs"]
 )
@@ -199,6 +203,7 @@ def test_unknown_job_errors_match(ray_client: Any, ours: JobSubmissionClient, op
     assert str(our_error) == str(ray_error)
 
 
+@pytest.mark.release
 def test_duplicate_submission_id(ray_client: Any, ours: JobSubmissionClient, unique_id: str) -> None:
     ray_client.submit_job(entrypoint="echo first", submission_id=unique_id)
     ray_error = raised(ray_client.submit_job, entrypoint="echo again", submission_id=unique_id)
@@ -270,6 +275,7 @@ def test_trailing_slashes_are_stripped(ray_module: Any, head_address: str) -> No
 # ------------------------------------------------------------------------------------ logs
 
 
+@pytest.mark.release
 @pytest.mark.filterwarnings("ignore:ssl=None is deprecated:DeprecationWarning")  # inside Ray's client
 def test_tail_logs_match_rays(ray_client: Any, head_address: str, unique_id: str) -> None:
     ray_client.submit_job(entrypoint=python_entrypoint(HELLO_SCRIPT), submission_id=unique_id)
@@ -315,6 +321,7 @@ def test_tail_logs_match_rays(ray_client: Any, head_address: str, unique_id: str
 # ------------------------------------------------------------------------------------ packages
 
 
+@pytest.mark.release
 def test_local_working_dir_and_py_modules(
     ray_client: Any, ours: JobSubmissionClient, unique_id: str, tmp_path: Path
 ) -> None:

@@ -77,6 +77,7 @@ def _about_the_log(messages: list[str], job_id: str) -> list[str]:
     return [m for m in messages if "could not send the full log" in m and job_id in m]
 
 
+@pytest.mark.release
 async def test_reading_the_log_raises_log_decode_error(twin: str, head_address: str, unique_id: str) -> None:
     async with open_client(twin, head_address) as client:
         await resolve(client.submit_job(entrypoint=UNDECODABLE, submission_id=unique_id))
@@ -96,6 +97,8 @@ async def test_reading_the_log_raises_log_decode_error(twin: str, head_address: 
             await collect_download(client, unique_id)
 
 
+@pytest.mark.both_clients
+@pytest.mark.release
 async def test_following_a_finished_job_with_an_undecodable_log_warns_once(
     twin: str, head_address: str, unique_id: str, warnings: Warnings
 ) -> None:
@@ -110,6 +113,8 @@ async def test_following_a_finished_job_with_an_undecodable_log_warns_once(
     assert "not UTF-8" in warning and "UnicodeDecodeError" in warning
 
 
+@pytest.mark.both_clients
+@pytest.mark.release
 async def test_following_a_running_job_survives_an_undecodable_byte(
     twin: str, head_address: str, unique_id: str, warnings: Warnings, tmp_path: Path
 ) -> None:
