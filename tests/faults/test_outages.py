@@ -1,11 +1,16 @@
-"""Long-running operations ride out an outage of the dashboard link, with default settings.
+"""Long-running operations ride out an outage of the dashboard link.
 
 A fault proxy in front of the live head goes down (live connections cut with RST, new ones reset)
-for 30 s in the middle of a job, or for 60 s spanning the job's end, while at the same time the sync
-and async followers, ``wait_until_finished`` (sync and async), ``ray-jobs logs -f`` and
-``ray-jobs submit`` (following a job of its own) watch through it. Each must print every line exactly
-once and end with the job's real status, saying once that the server was lost and once that it is
-back.
+in the middle of a job, or spanning the job's end, while at the same time the sync and async
+followers, ``wait_until_finished`` (sync and async), ``ray-jobs logs -f`` and ``ray-jobs submit``
+(following a job of its own) watch through it. Each must print every line exactly once and end with
+the job's real status, saying once that the server was lost and once that it is back.
+
+The outage is as long as the longest backoff needs, no longer: the CLI runs with the default
+settings, so the outage outlasts every retry a single request of the default
+:class:`~ray_jobs_client.transport.RetryPolicy` makes (then only the outage handling can carry the
+operation through); the library's operations get policies with short backoffs, so that they too are
+carried by the outage handling, capped backoff reached, and see the server back at once.
 
 A cluster that comes back restarted (a new head on the same port) ends the wait with a typed error.
 """
@@ -29,8 +34,13 @@ import pytest
 from harness import HeadJobs, line_printer, printed_lines
 from proxy import FaultProxy
 from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
+from ray_jobs_client.defaults import MAX_RETRIES, RETRY_BACKOFF_INITIAL, RETRY_BACKOFF_MAX
 from ray_jobs_client.errors import ClusterRestartedError
+from ray_jobs_client.logs import TailPolicy
+from ray_jobs_client.outage import OutagePolicy
 from ray_jobs_client.testing import LocalRayHead
+from ray_jobs_client.transport import RetryPolicy
+from waiting import wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(300)]
 
@@ -41,7 +51,7 @@ LOST, BACK = "Lost the job server", "is back after"
 @dataclass(frozen=True)
 class Scenario:
     lines: int  # the job prints one line a second
-    down_at: float  # seconds after the followers started
+    down_at: float  # seconds after the four followers' log streams are open
     down_for: float
 
     @property
@@ -53,9 +63,26 @@ class Scenario:
         return [f"line {i}" for i in range(self.lines)]
 
 
+#: The longest a request of the default RetryPolicy keeps retrying a refused connection (the sum of
+#: its backoff ceilings): an outage shorter than this might never reach the outage handling.
+DEFAULT_RETRY_SPAN = sum(
+    min(RETRY_BACKOFF_MAX, RETRY_BACKOFF_INITIAL * 2 ** (attempt - 1))
+    for attempt in range(1, MAX_RETRIES + 1)
+)
+#: Long enough for the CLI's default retries to run out, with a margin on a loaded machine.
+DOWN_FOR = DEFAULT_RETRY_SPAN + 4.0
+#: The library's operations: short backoffs everywhere, so that the outage handling (not one request's
+#: retries) carries them, its backoff reaches its cap within the outage, and they notice at once
+#: when the server is back.
+QUICK_SETTINGS: dict[str, object] = {
+    "retries": RetryPolicy(backoff_initial=0.05, backoff_max=0.25),
+    "outage_patience": OutagePolicy(backoff_initial=0.1, backoff_max=1.0),
+    "tail_policy": TailPolicy(backoff_initial=0.1, backoff_max=0.5),
+}
+
 SCENARIOS = {
-    "30 s outage in mid-job": Scenario(lines=45, down_at=8, down_for=30),
-    "60 s outage spanning the job's end": Scenario(lines=12, down_at=5, down_for=60),
+    "outage in mid-job": Scenario(lines=int(DOWN_FOR) + 20, down_at=3, down_for=DOWN_FOR),
+    "outage spanning the job's end": Scenario(lines=8, down_at=1, down_for=DOWN_FOR),
 }
 
 
@@ -80,23 +107,23 @@ def test_followers_and_waits_ride_out_an_outage(
     address = proxy.address
 
     def follow_sync() -> str:
-        with JobSubmissionClient(address) as client:
+        with JobSubmissionClient(address, **QUICK_SETTINGS) as client:  # type: ignore[arg-type]
             return "".join(client.follow_job_logs(job_id))
 
     def follow_async() -> str:
         async def tail() -> str:
-            async with AsyncJobSubmissionClient(address) as client:
+            async with AsyncJobSubmissionClient(address, **QUICK_SETTINGS) as client:  # type: ignore[arg-type]
                 return "".join([chunk async for chunk in client.tail_job_logs(job_id)])
 
         return asyncio.run(tail())
 
     def wait_sync() -> str:
-        with JobSubmissionClient(address) as client:
+        with JobSubmissionClient(address, **QUICK_SETTINGS) as client:  # type: ignore[arg-type]
             return str(client.wait_until_finished(job_id).status)
 
     def wait_async() -> str:
         async def wait() -> str:
-            async with AsyncJobSubmissionClient(address) as client:
+            async with AsyncJobSubmissionClient(address, **QUICK_SETTINGS) as client:  # type: ignore[arg-type]
                 return str((await client.wait_until_finished(job_id)).status)
 
         return asyncio.run(wait())
@@ -111,6 +138,8 @@ def test_followers_and_waits_ride_out_an_outage(
     cli_submit = _cli("submit", "--address", address, "--", *_argv(scenario.entrypoint))
     with concurrent.futures.ThreadPoolExecutor(len(operations)) as pool:
         futures = {name: pool.submit(operation) for name, operation in operations.items()}
+        # The two followers and the two CLIs (which start slowly on a loaded machine) are streaming.
+        wait_for(lambda: proxy.stats["websockets"] >= 4, timeout=120, what="the four log streams")
         time.sleep(scenario.down_at)
         proxy.go_down()
         time.sleep(scenario.down_for)
