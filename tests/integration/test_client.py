@@ -258,16 +258,24 @@ NOISY_LOG_SCRIPT = (
 )
 
 
+@pytest.fixture(scope="module")
+def noisy_job(head_address: str) -> str:
+    """One finished job with a large log full of escapes, only read by the tests that use it."""
+    with JobSubmissionClient(head_address) as client:
+        job_id = client.submit_job(entrypoint=python_entrypoint(NOISY_LOG_SCRIPT))
+        assert (
+            client.wait_until_finished(job_id, timeout=JOB_TIMEOUT, poll=0.25).status == JobStatus.SUCCEEDED
+        )
+    return job_id
+
+
 @pytest.mark.both_clients
 @pytest.mark.release
 async def test_iter_job_logs_streams_exactly_what_get_job_logs_returns(
-    twin: str, head_address: str, unique_id: str
+    twin: str, head_address: str, noisy_job: str
 ) -> None:
+    unique_id = noisy_job
     async with open_client(twin, head_address) as client:
-        await resolve(
-            client.submit_job(entrypoint=python_entrypoint(NOISY_LOG_SCRIPT), submission_id=unique_id)
-        )
-        assert await await_terminal(client, unique_id) == "SUCCEEDED"
         whole = await resolve(client.get_job_logs(unique_id))
         pieces = await collect_download(client, unique_id)
         assert "".join(pieces) == whole

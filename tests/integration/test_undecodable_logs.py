@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from integration_support import await_terminal, collect_download, iterate_tail, open_client, resolve
-from ray_jobs_client import JobStatus, LogDecodeError
+from integration_support import JOB_TIMEOUT, collect_download, iterate_tail, open_client, resolve
+from ray_jobs_client import JobStatus, JobSubmissionClient, LogDecodeError
 from ray_jobs_client.errors import ServerError
 
 pytestmark = [pytest.mark.live, pytest.mark.anyio]
@@ -77,12 +77,23 @@ def _about_the_log(messages: list[str], job_id: str) -> list[str]:
     return [m for m in messages if "could not send the full log" in m and job_id in m]
 
 
-@pytest.mark.release
-async def test_reading_the_log_raises_log_decode_error(twin: str, head_address: str, unique_id: str) -> None:
-    async with open_client(twin, head_address) as client:
-        await resolve(client.submit_job(entrypoint=UNDECODABLE, submission_id=unique_id))
-        assert await await_terminal(client, unique_id) == "SUCCEEDED"
+@pytest.fixture(scope="module")
+def undecodable_job(head_address: str) -> str:
+    """One finished job whose log is not UTF-8, only read by the tests that use it."""
+    with JobSubmissionClient(head_address) as client:
+        job_id = client.submit_job(entrypoint=UNDECODABLE)
+        assert (
+            client.wait_until_finished(job_id, timeout=JOB_TIMEOUT, poll=0.25).status == JobStatus.SUCCEEDED
+        )
+    return job_id
 
+
+@pytest.mark.release
+async def test_reading_the_log_raises_log_decode_error(
+    twin: str, head_address: str, undecodable_job: str
+) -> None:
+    unique_id = undecodable_job
+    async with open_client(twin, head_address) as client:
         with pytest.raises(LogDecodeError) as caught:
             await resolve(client.get_job_logs(unique_id))
         error = caught.value
@@ -100,12 +111,11 @@ async def test_reading_the_log_raises_log_decode_error(twin: str, head_address: 
 @pytest.mark.both_clients
 @pytest.mark.release
 async def test_following_a_finished_job_with_an_undecodable_log_warns_once(
-    twin: str, head_address: str, unique_id: str, warnings: Warnings
+    twin: str, head_address: str, undecodable_job: str, warnings: Warnings
 ) -> None:
     """``ray job logs -f`` on such a job: no error, one warning naming the cause."""
+    unique_id = undecodable_job
     async with open_client(twin, head_address) as client:
-        await resolve(client.submit_job(entrypoint=UNDECODABLE, submission_id=unique_id))
-        assert await await_terminal(client, unique_id) == "SUCCEEDED"
         async for _ in iterate_tail(client, unique_id):
             pass
 
