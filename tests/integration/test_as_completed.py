@@ -125,9 +125,18 @@ async def test_jobs_that_succeed_fail_and_are_stopped_come_out_as_they_finish(
     }
 
 
-async def test_many_jobs_are_looked_up_with_one_list(twin: str, head_address: str, submit: Submitter) -> None:
+@pytest.fixture(scope="module")
+def finished(submit: Submitter) -> list[str]:
+    """Nine jobs that have ended, every third FAILED, the rest SUCCEEDED: only read by the tests."""
     quick = [submit(f"quick{i}", "echo quick" if i % 3 else FAILING) for i in range(9)]
     submit.finish(quick)
+    return quick
+
+
+async def test_many_jobs_are_looked_up_with_one_list(
+    twin: str, head_address: str, submit: Submitter, finished: list[str]
+) -> None:
+    quick = finished
     sleeper = submit("sleeper", SLEEP_ENTRYPOINT)
     waited = [sleeper, *quick]
     assert len(waited) >= FIRST_LIST_MIN_JOBS
@@ -168,10 +177,10 @@ async def test_a_timeout_yields_what_finished_and_names_the_jobs_still_running(
 
 @pytest.mark.parametrize("count", [2, FIRST_LIST_MIN_JOBS + 1], ids=["one by one", "by list"])
 async def test_a_job_the_server_does_not_know_is_not_found(
-    twin: str, head_address: str, submit: Submitter, count: int
+    twin: str, head_address: str, finished: list[str], count: int
 ) -> None:
-    known = [submit(f"known{i}", "echo fine") for i in range(count - 1)]
-    submit.finish(known)
+    known = finished[: count - 1]
+    assert len(known) == count - 1
     missing = new_id("missing")
     async with counted_client(twin, head_address) as (client, sent):
         with pytest.raises(JobNotFoundError, match=f"Job {missing} does not exist"):
