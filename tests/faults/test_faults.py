@@ -182,38 +182,6 @@ def test_log_download_that_progresses_is_resumed_past_the_retry_budget(
     assert proxy.stats["cut_response"] == 3
 
 
-def test_submit_retry_honours_retry_after(proxy: FaultProxy, connect: Connect, head: HeadJobs) -> None:
-    """A 503 with ``Retry-After: 2`` to a submit: the client waits as asked before trying again
-    (as it does for every other call)."""
-    proxy.add_rule(Respond(503, "busy", headers={"Retry-After": "2"}), times=1, when=_is_submit)
-    client = connect(proxy.address)
-
-    job_id = client.submit_job(entrypoint="echo patient")
-
-    head.submitted.append(job_id)
-    first, second = (r.received for r in proxy.requests if _is_submit(r))
-    assert second - first >= 1.9
-
-
-@pytest.mark.parametrize(
-    "retry_after",
-    [
-        "soon",
-        "Wed, 99 Foo 2015 07:28:00 GMT",
-        "",
-        "-3",
-    ],
-)
-def test_unparseable_retry_after_is_ignored(proxy: FaultProxy, connect: Connect, retry_after: str) -> None:
-    """A 503 whose ``Retry-After`` is neither seconds nor an HTTP date: retried with the normal
-    backoff, never a bare ValueError from the header parser."""
-    client = connect(proxy.address)
-    proxy.add_rule(Respond(503, "busy", headers={"Retry-After": retry_after}), times=1)
-
-    assert isinstance(client.list_jobs(), list)
-    assert proxy.stats["respond_503"] == 1
-
-
 # ---------------------------------------------------------------------------------------- log tail
 
 LINES = 30  # printed one every 0.2 s: the job runs for ~6 s
