@@ -69,11 +69,12 @@ typecheck: $(STAMP)
 # tests/spec also needs the pinned Node tools and Chromium: `spec-tools` installs them.
 # First the whole suite against the installed Ray (2.60), then the release suite (the tests marked
 # `release`: those whose answer comes from the server) against a head of each older release in
-# TEST_RAY_RELEASES. Every run ends with its 15 slowest tests. The budget: tests/README.md.
+# TEST_RAY_RELEASES. Every pytest run ends with its 15 slowest tests (pyproject's addopts). The
+# budget: tests/README.md.
 # The tests run in TEST_WORKERS pytest-xdist workers sharing one Ray head (tests/conftest.py), a
 # file per worker at a time (module-scoped jobs are made once, the contract check sees its module).
 TEST_WORKERS ?= 3
-TEST_OPTS ?= --durations=15 -n $(TEST_WORKERS) --dist loadfile
+TEST_OPTS ?= -n $(TEST_WORKERS) --dist loadfile
 test: $(STAMP) check-generated check-spec-30 spec-tools ray-releases wheel-venv docs ts-smoke
 	$(BIN)/python -m pytest $(TEST_OPTS) $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-releases
