@@ -29,10 +29,10 @@ def open_fds() -> dict[int, str]:
     return fds
 
 
-def connections_to(port: int) -> int:
-    """How many TCP sockets of this process have ``port`` as their peer's port (any state)."""
+def sockets_to(port: int) -> set[str]:
+    """The TCP sockets (inodes) of this process whose peer's port is ``port`` (any state)."""
     inodes = {target[len("socket:[") : -1] for target in open_fds().values() if target.startswith("socket:[")}
-    count = 0
+    found = set()
     for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
         with open(table, encoding="ascii") as lines:
             next(lines)  # the header
@@ -40,8 +40,20 @@ def connections_to(port: int) -> int:
                 fields = line.split()
                 peer, inode = fields[2], fields[9]
                 if inode in inodes and int(peer.rsplit(":", 1)[1], 16) == port:
-                    count += 1
-    return count
+                    found.add(inode)
+    return found
+
+
+def connections_to(port: int) -> int:
+    """How many TCP sockets of this process have ``port`` as their peer's port (any state)."""
+    return len(sockets_to(port))
+
+
+def left_open(before: dict[int, str], after: dict[int, str]) -> dict[int, str]:
+    """The descriptors of ``after`` that ``before`` did not have (or that now point elsewhere): what
+    was taken and not given back. One that closed in between is no leak: an earlier test's kept-alive
+    connection, in the same process (an xdist worker runs many test files), may time out meanwhile."""
+    return {fd: target for fd, target in after.items() if before.get(fd) != target}
 
 
 class ConnectionSampler:
