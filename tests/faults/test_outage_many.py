@@ -22,6 +22,7 @@ from harness import HeadJobs
 from proxy import FaultProxy
 from ray_jobs_client import AsyncJobSubmissionClient, JobSubmissionClient
 from ray_jobs_client._completion import FIRST_LIST_MIN_JOBS
+from waiting import wait_for
 
 pytestmark = pytest.mark.live
 
@@ -60,6 +61,13 @@ def test_as_completed_and_ray_jobs_wait_ride_out_an_outage(
     )
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         futures = {"sync": pool.submit(sync_wait), "async": pool.submit(async_wait)}
+        # All three waiters are connected (the CLI starts slowly on a loaded machine): the outage
+        # must meet them waiting, not connecting.
+        wait_for(
+            lambda: sum(request.path == "/api/version" for request in proxy.requests) >= 3,
+            timeout=120,
+            what="the three waiters' version checks",
+        )
         time.sleep(DOWN_AT)
         proxy.go_down()
         time.sleep(DOWN_FOR)
