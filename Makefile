@@ -75,8 +75,17 @@ typecheck: $(STAMP)
 # file per worker at a time (module-scoped jobs are made once, the contract check sees its module).
 TEST_WORKERS ?= 3
 TEST_OPTS ?= -n $(TEST_WORKERS) --dist loadfile
-test: $(STAMP) check-generated check-spec-30 spec-tools ray-releases wheel-venv docs ts-smoke
-	$(BIN)/python -m pytest $(TEST_OPTS) $(PYTEST_ARGS)
+# The older releases' venvs are only needed after the first run: they install meanwhile (mostly
+# downloads and unpacking, while the tests mostly wait for the head), logged to build/ray-releases.log.
+test: $(STAMP) check-generated check-spec-30 spec-tools wheel-venv docs ts-smoke
+	@mkdir -p build
+	@echo "installing Ray $(TEST_RAY_RELEASES) meanwhile (build/ray-releases.log)"
+	@$(BIN)/python tools/ray_releases.py install $(TEST_RAY_RELEASES) >build/ray-releases.log 2>&1 & installer=$$!; \
+	$(BIN)/python -m pytest $(TEST_OPTS) $(PYTEST_ARGS); status=$$?; \
+	if ! wait $$installer; then \
+		cat build/ray-releases.log >&2; echo "could not install Ray $(TEST_RAY_RELEASES)" >&2; exit 1; \
+	fi; \
+	exit $$status
 	$(MAKE) --no-print-directory test-releases
 
 # Older Ray releases that `make test` runs the release suite against (venvs in build/ray/<release>):
