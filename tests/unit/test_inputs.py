@@ -430,6 +430,13 @@ def test_an_http_clients_own_headers_are_held_to_the_same_rules(server: FakeJobS
     assert server.requests == []
 
 
+def test_an_http_clients_repeated_headers_are_its_own_choice(server: FakeJobServer) -> None:
+    http = server.http_client(headers=httpx.Headers([("X-Tag", "a"), ("x-tag", "b")]))
+    with JobSubmissionClient(ADDRESS, http_client=http):
+        pass
+    assert server.requests[0].headers.get_list("x-tag") == ["a", "b"]
+
+
 def test_a_token_that_cannot_be_a_header_is_refused_without_showing_it(
     server: FakeJobServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import InvalidArgumentError, InvalidArgumentTypeError
@@ -112,11 +112,17 @@ def check_callable(parameter: str, value: object) -> None:
         )
 
 
-def check_headers(headers: Mapping[Any, Any], *, parameter: str = "headers") -> dict[str, str]:
-    """The headers as they will be sent (names as given, values as text), if every one is legal."""
+def check_headers(
+    headers: Mapping[Any, Any] | Iterable[tuple[Any, Any]], *, parameter: str = "headers"
+) -> dict[str, str]:
+    """The headers as they will be sent (names as given, values as text), if every one is legal.
+
+    ``headers`` may also be ``(name, value)`` pairs in which a name may repeat (an httpx client's
+    own headers: a repeated header is sent as given, so only a mapping's repeats are refused)."""
     checked: dict[str, str] = {}
     seen: dict[str, str] = {}
-    for name, value in headers.items():
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    for name, value in pairs:
         _check_name(parameter, "header", name)
         lowered = name.lower()
         if lowered in _FRAMING_HEADERS:
@@ -124,7 +130,7 @@ def check_headers(headers: Mapping[Any, Any], *, parameter: str = "headers") -> 
                 f"{parameter}: the header {name!r} cannot be set: the client sets it for each request",
                 parameter=parameter,
             )
-        if lowered in seen:
+        if lowered in seen and isinstance(headers, Mapping):
             raise InvalidArgumentError(
                 f"{parameter}: {seen[lowered]!r} and {name!r} are the same header (names ignore case); "
                 "give it once",

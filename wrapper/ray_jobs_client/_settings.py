@@ -423,7 +423,7 @@ def _check_http_client(
         )
     # Sent with every request too: held to the same rules as `headers` and `cookies`.
     check_headers(
-        {name.decode("latin-1"): value for name, value in http_client.headers.raw},
+        [(name.decode("latin-1"), value) for name, value in http_client.headers.raw],
         parameter="http_client's headers",
     )
     check_cookies(
