@@ -427,7 +427,8 @@ def _check_http_client(
         parameter="http_client's headers",
     )
     check_cookies(
-        {cookie.name: cookie.value for cookie in http_client.cookies.jar}, parameter="http_client's cookies"
+        {cookie.name: cookie.value for cookie in http_client.cookies.jar if cookie.value is not None},
+        parameter="http_client's cookies",
     )
     return http_client
 
